@@ -1,0 +1,13 @@
+"""Markets API routes (no trailing slashes: /api/coins/BTC/candles)."""
+
+from django.urls import path
+
+from markets.api.views import CoinViewSet, versioned_cache
+
+urlpatterns = [
+    path("coins", versioned_cache(CoinViewSet.as_view({"get": "list"})), name="coin-list"),
+    path("coins/<str:symbol>", versioned_cache(CoinViewSet.as_view({"get": "retrieve"})), name="coin-detail"),
+    path("coins/<str:symbol>/candles", CoinViewSet.as_view({"get": "candles"}), name="coin-candles"),
+    path("coins/<str:symbol>/orderbook", CoinViewSet.as_view({"get": "orderbook"}), name="coin-orderbook"),
+    path("coins/<str:symbol>/trades", CoinViewSet.as_view({"get": "trades"}), name="coin-trades"),
+]

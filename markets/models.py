@@ -1,0 +1,65 @@
+"""Market data: coins with their latest 24h statistics, and OHLCV candles."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from markets.timeframes import Timeframe
+
+
+class Coin(models.Model):
+    """A coin quoted in USDT, named by its base symbol (``BTC``). Prices are in USDT."""
+
+    symbol = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=100)
+    rank = models.PositiveIntegerField(db_index=True)
+    price = models.FloatField()
+    change_24h = models.FloatField(default=0.0, help_text="Percent change over the last 24 hours.")
+    volume_24h = models.FloatField(default=0.0, help_text="Quote (USDT) volume over the last 24 hours.")
+    high_24h = models.FloatField(default=0.0)
+    low_24h = models.FloatField(default=0.0)
+    circulating_supply = models.FloatField(null=True, blank=True)
+    market_cap = models.FloatField(null=True, blank=True, help_text="Price times circulating supply, where known.")
+    is_active = models.BooleanField(default=True, help_text="False once the exchange stops listing it.")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["rank"]
+        indexes = [
+            models.Index(fields=["volume_24h"]),
+            models.Index(fields=["change_24h"]),
+            models.Index(fields=["market_cap"]),
+            models.Index(fields=["price"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.symbol
+
+    def save(self, *args, **kwargs) -> None:
+        self.symbol = self.symbol.upper()
+        super().save(*args, **kwargs)
+
+
+class Candle(models.Model):
+    """One closed OHLCV bar. ``open_time`` is the bar's UTC-aligned start; volume is in the base asset."""
+
+    coin = models.ForeignKey(Coin, on_delete=models.CASCADE, related_name="candles")
+    timeframe = models.CharField(max_length=3, choices=Timeframe.choices)
+    open_time = models.DateTimeField()
+    open = models.FloatField()
+    high = models.FloatField()
+    low = models.FloatField()
+    close = models.FloatField()
+    volume = models.FloatField()
+
+    class Meta:
+        constraints = [
+            # Also the index every chart query uses: one coin, one timeframe, newest first.
+            models.UniqueConstraint(fields=["coin", "timeframe", "open_time"], name="candle_unique_bar"),
+            models.CheckConstraint(
+                condition=models.Q(high__gte=models.F("low")) & models.Q(volume__gte=0), name="candle_sane_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.coin_id} {self.timeframe} {self.open_time:%Y-%m-%d %H:%M}"

@@ -1,0 +1,169 @@
+"""Writes of market data: seeding coins, back-filling candles, the feed's flushes, retention."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from django.db import connection, transaction
+from django.utils import timezone
+
+from markets.candles import CLOSE, HIGH, LOW, OPEN, TIME, VOLUME, bars_rollup
+from markets.models import Candle, Coin
+from markets.selectors import coin_profiles, last_bars_for
+from markets.sources.base import CoinProfile, MarketSource
+from markets.timeframes import TIMEFRAME_SECONDS, bucket_start
+from markets.universe import seed_profiles
+
+logger = logging.getLogger(__name__)
+
+# Which stored timeframe each derived one is rolled up from.
+ROLLUPS = {"5m": "1m", "15m": "1m", "1h": "1m", "4h": "1h", "1d": "1h"}
+
+
+def coins_seed(*, profiles: list[CoinProfile] | None = None) -> int:
+    """Create the coins of the seed file (or ``profiles``) that do not exist yet; return how many."""
+    profiles = list(profiles or seed_profiles())
+    existing = set(Coin.objects.values_list("symbol", flat=True))
+    now = timezone.now()
+    new = [
+        Coin(
+            symbol=p.symbol,
+            name=p.name,
+            rank=p.rank,
+            price=p.price,
+            volume_24h=p.volume_24h,
+            high_24h=p.price,
+            low_24h=p.price,
+            circulating_supply=p.circulating_supply,
+            market_cap=p.price * p.circulating_supply if p.circulating_supply else None,
+            updated_at=now,
+        )
+        for p in profiles
+        if p.symbol not in existing
+    ]
+    Coin.objects.bulk_create(new)
+    return len(new)
+
+
+def history_extend(*, source: MarketSource, until: int | None = None) -> int:
+    """Back-fill every active coin's candles from its last stored 1m bar (or from scratch) to ``until``.
+
+    Closed bars of every timeframe are stored; the bucket still forming at ``until`` is left
+    to the feed. Returns the number of bars written.
+    """
+    until = int(until if until is not None else timezone.now().timestamp())
+    until -= until % 60
+    coins = coin_profiles()
+    last = last_bars_for(symbols=[c.symbol for c in coins])
+    generated = source.history(coins=coins, last_bars=last, until=until)
+    starts = {s: (bar.time + 60 if bar else 0) for s, bar in last.items()}
+    bars = _with_rollups(generated, starts, until)
+    return candles_store(bars=bars)
+
+
+def _with_rollups(generated: dict[str, dict[str, np.ndarray]], starts: dict[str, int], until: int) -> dict:
+    """Add the higher timeframes, rolled up from the new bars and the stored bars they complete."""
+    out = {tf: dict(per_symbol) for tf, per_symbol in generated.items()}
+    for timeframe, lower in ROLLUPS.items():
+        seconds = TIMEFRAME_SECONDS[timeframe]
+        for symbol, new_lower in list(out.get(lower, {}).items()):
+            first = bucket_start(starts[symbol], seconds)
+            stored = candles_array(symbol=symbol, timeframe=lower, start=first, end=starts[symbol])
+            rolled = bars_rollup(_sorted(np.concatenate([stored, new_lower])), seconds)
+            rolled = rolled[rolled[:, TIME] + seconds <= until]  # the forming bucket is the feed's
+            known = out.setdefault(timeframe, {}).get(symbol)
+            out[timeframe][symbol] = rolled if known is None else _sorted(np.concatenate([known, rolled]))
+    return out
+
+
+def _sorted(bars: np.ndarray) -> np.ndarray:
+    return bars[np.argsort(bars[:, TIME], kind="stable")]
+
+
+def candles_array(*, symbol: str, timeframe: str, start: int, end: int) -> np.ndarray:
+    """Stored bars of one coin in [start, end) as a bar array."""
+    if end <= start:
+        return np.empty((0, 6))
+    rows = Candle.objects.filter(
+        coin__symbol=symbol,
+        timeframe=timeframe,
+        open_time__gte=datetime.fromtimestamp(start, UTC),
+        open_time__lt=datetime.fromtimestamp(end, UTC),
+    ).order_by("open_time")
+    values = [(r.open_time.timestamp(), r.open, r.high, r.low, r.close, r.volume) for r in rows]
+    return np.array(values, dtype=float).reshape(-1, 6)
+
+
+def candles_store(*, bars: dict[str, dict[str, np.ndarray]]) -> int:
+    """Insert or update bars given as {timeframe: {symbol: bar array}}; return how many."""
+    coin_ids = dict(Coin.objects.values_list("symbol", "id"))
+    rows = [
+        (coin_ids[symbol], timeframe, int(b[TIME]), b[OPEN], b[HIGH], b[LOW], b[CLOSE], b[VOLUME])
+        for timeframe, per_symbol in bars.items()
+        for symbol, array in per_symbol.items()
+        for b in array.tolist()
+    ]
+    _candles_upsert(rows)
+    return len(rows)
+
+
+UPSERT_BATCH = 500
+CANDLE_COLUMNS = ("coin_id", "timeframe", "open_time", "open", "high", "low", "close", "volume")
+
+
+def _candles_upsert(rows: list[tuple]) -> None:
+    """Insert or update (coin_id, timeframe, open epoch seconds, o, h, l, c, v) rows in batches.
+
+    Plain multi-row INSERT ... ON CONFLICT (PostgreSQL and SQLite alike): building a model
+    instance per bar costs ten times more than writing it, and the back-fill writes a million.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    table = connection.ops.quote_name(Candle._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in CANDLE_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in map(connection.ops.quote_name, CANDLE_COLUMNS[3:]))
+    row_sql = "(" + ", ".join(["%s"] * len(CANDLE_COLUMNS)) + ")"
+    with transaction.atomic(), connection.cursor() as cursor:
+        for i in range(0, len(rows), UPSERT_BATCH):
+            batch = rows[i : i + UPSERT_BATCH]
+            params = [
+                value
+                for coin_id, timeframe, ts, *ohlcv in batch
+                for value in (coin_id, timeframe, adapt(datetime.fromtimestamp(ts, UTC)), *ohlcv)
+            ]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([row_sql] * len(batch))} "
+                f"ON CONFLICT (coin_id, timeframe, open_time) DO UPDATE SET {updates}",
+                params,
+            )
+
+
+def market_flush(*, tickers: dict[str, dict], closed: list[tuple[str, str, dict]]) -> None:
+    """Store the latest tickers on their coins and the bars that closed: the feed's bulk write."""
+    coins = list(Coin.objects.filter(symbol__in=tickers.keys()).only("id", "symbol", "circulating_supply"))
+    now = timezone.now()
+    for coin in coins:
+        t = tickers[coin.symbol]
+        coin.price, coin.change_24h, coin.volume_24h = t["price"], t["change24h"], t["volume24h"]
+        coin.high_24h, coin.low_24h, coin.updated_at = t["high24h"], t["low24h"], now
+        coin.market_cap = coin.price * coin.circulating_supply if coin.circulating_supply else None
+    ids = {c.symbol: c.id for c in coins}
+    with transaction.atomic():
+        Coin.objects.bulk_update(
+            coins, ["price", "change_24h", "volume_24h", "high_24h", "low_24h", "market_cap", "updated_at"]
+        )
+        _candles_upsert(
+            [
+                (ids[symbol], timeframe, bar["time"], bar["open"], bar["high"], bar["low"], bar["close"], bar["volume"])
+                for symbol, timeframe, bar in closed
+                if symbol in ids
+            ]
+        )
+
+
+def candles_prune(*, keep_days_1m: int) -> int:
+    """Delete 1m bars older than ``keep_days_1m`` days (higher timeframes are kept); return how many."""
+    cutoff = timezone.now() - timedelta(days=keep_days_1m)
+    deleted, _ = Candle.objects.filter(timeframe="1m", open_time__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,42 @@
+"""The latest market state in the cache, written by the feed and read by every process.
+
+Per coin: the last ticker and the forming bar of each timeframe. Besides: a version number the
+feed bumps after every update (API responses are cached per version, so they are never older
+than the feed's last write) and the feed's heartbeat.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+
+VERSION_KEY = "market:version"
+HEARTBEAT_KEY = "feed:heartbeat"
+
+
+def _ticker_key(symbol: str) -> str:
+    return f"market:ticker:{symbol}"
+
+
+def snapshot_store(*, tickers: dict[str, dict], bars: dict[str, dict], version: int, ts: int) -> None:
+    """Store every changed coin's ticker and forming bars, then the new version and heartbeat."""
+    values = {_ticker_key(s): {"ticker": t, "bars": bars.get(s, {})} for s, t in tickers.items()}
+    values[VERSION_KEY] = version
+    values[HEARTBEAT_KEY] = {"ts": ts, "received": time.time()}
+    cache.set_many(values, timeout=None)
+
+
+def ticker_get(symbol: str) -> dict | None:
+    """The last ticker and forming bars of ``symbol``: {"ticker": {...}, "bars": {tf: bar}}."""
+    return cache.get(_ticker_key(symbol))
+
+
+def market_version() -> int:
+    """Bumped by the feed after each update; 0 before the first."""
+    return cache.get(VERSION_KEY) or 0
+
+
+def heartbeat_get() -> dict | None:
+    """{"ts": exchange time of the last tick (ms), "received": when the feed stored it (epoch s)}."""
+    return cache.get(HEARTBEAT_KEY)

@@ -1,0 +1,19 @@
+"""Market sources: the exchanges the feed streams from (simulated by default)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from django.conf import settings
+
+from markets.sources.base import MarketSource
+
+
+@cache
+def market_source() -> MarketSource:
+    """The source named by MARKET_SOURCE, one per process."""
+    if settings.MARKET_SOURCE == "simulated":
+        from markets.sources.simulated import SimulatedSource
+
+        return SimulatedSource(seed=settings.SIMULATION_SEED, tick_seconds=settings.SIMULATION_TICK_SECONDS)
+    raise NotImplementedError(f"MARKET_SOURCE={settings.MARKET_SOURCE!r} is not available yet")

@@ -1,0 +1,107 @@
+"""Strict readers for settings that come from the environment.
+
+django-environ parses URLs and lists; these wrappers make a value that cannot be parsed
+stop start-up with a message naming the variable, instead of quietly becoming a default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+env = environ.Env()
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _raw(name: str) -> str | None:
+    value = env.str(name, default=None)
+    return None if value is None else value.strip()
+
+
+def _fail(name: str, value: str, expected: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"Environment variable {name}={value!r} is invalid: expected {expected}.")
+
+
+def read_bool(name: str, *, default: bool) -> bool:
+    """A boolean: true/false, yes/no, on/off or 1/0."""
+    value = _raw(name)
+    if value is None:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise _fail(name, value, "true or false (also yes/no, on/off, 1/0)")
+
+
+def read_int(name: str, *, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer, optionally within [minimum, maximum]."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise _fail(name, value, "an integer") from None
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        raise _fail(name, value, f"an integer between {minimum} and {maximum}")
+    return number
+
+
+def read_float(name: str, *, default: float, minimum: float = 0.0) -> float:
+    """A finite number no lower than ``minimum``."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise _fail(name, value, "a number") from None
+    if not (minimum <= number < float("inf")):
+        raise _fail(name, value, f"a finite number no lower than {minimum}")
+    return number
+
+
+def read_str(name: str, *, default: str, choices: tuple[str, ...] | None = None) -> str:
+    """A string, optionally one of ``choices``."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    if choices and value not in choices:
+        raise _fail(name, value, "one of " + ", ".join(choices))
+    return value
+
+
+def read_list(name: str, *, default: list[str]) -> list[str]:
+    """A comma-separated list."""
+    value = _raw(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def read_url(name: str, *, default: str | None, schemes: tuple[str, ...]) -> str | None:
+    """A URL whose scheme is one of ``schemes``."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme not in schemes or not rest:
+        raise _fail(name, value, "a URL starting with " + " or ".join(f"{s}://" for s in schemes))
+    return value
+
+
+def read_database(name: str, *, default: str) -> dict[str, Any]:
+    """A database URL parsed by django-environ (postgres:// or sqlite:///)."""
+    url = read_url(name, default=default, schemes=("postgres", "postgresql", "pgsql", "sqlite"))
+    try:
+        config = environ.Env.db_url_config(url)
+    except Exception as exc:  # django-environ raises several types for a bad URL
+        raise _fail(name, url, f"a database URL ({exc})") from None
+    if config.get("ENGINE", "").endswith("sqlite3") is False and not config.get("NAME"):
+        raise _fail(name, url, "a database URL that names the database, e.g. postgres://user@host:5432/name")
+    return config

@@ -1,0 +1,253 @@
+"""Scalpaiboard settings, read from the environment.
+
+With no variables set the project runs embedded (SQLite, in-memory channel layer, local-memory
+cache, Celery tasks in-process, the market feed inside the server). DATABASE_URL, REDIS_URL and
+CELERY_BROKER_URL switch each part to the full stack. See DESIGN.md, "Two modes, one codebase".
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from scalpaiboard.environment import (
+    env,
+    read_bool,
+    read_database,
+    read_float,
+    read_int,
+    read_list,
+    read_str,
+    read_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(read_str("VAR_DIR", default=str(BASE_DIR / "var")))
+(VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
+
+
+def _embedded_secret_key() -> str:
+    """A key kept in var/ so that sessions survive restarts of an embedded install."""
+    path = VAR_DIR / "secret.key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = read_str("SECRET_KEY", default="") or _embedded_secret_key()
+DEBUG = read_bool("DEBUG", default=False)
+ALLOWED_HOSTS = read_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = read_list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_htmx",
+    "channels",
+    "django_celery_beat",
+    "scalpaiboard.accounts",
+    "markets",
+]
+
+MIDDLEWARE = [
+    "scalpaiboard.metrics.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "scalpaiboard.urls"
+ASGI_APPLICATION = "scalpaiboard.asgi.application"
+WSGI_APPLICATION = "scalpaiboard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Data stores -------------------------------------------------------------------------
+
+DATABASES = {"default": read_database("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # WAL lets pages read while the embedded feed writes; IMMEDIATE avoids lock upgrades.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+    # A file, not memory, so that servers started by the browser tests share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test{os.environ.get('PYTEST_XDIST_WORKER', '')}.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = read_url("REDIS_URL", default=None, schemes=("redis", "rediss", "unix"))
+# Everything this deployment keeps in Redis is namespaced, so that deployments (and parallel
+# test workers, which pytest-xdist names in PYTEST_XDIST_WORKER) can share one server.
+REDIS_PREFIX = read_str("REDIS_PREFIX", default="scalpaiboard") + os.environ.get("PYTEST_XDIST_WORKER", "")
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_PREFIX,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            # Pub/sub: a broadcast is published once and fanned out inside each server process.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:ws"},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "scalpaiboard"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Background work ---------------------------------------------------------------------
+
+CELERY_BROKER_URL = read_url(
+    "CELERY_BROKER_URL", default=REDIS_URL, schemes=("redis", "rediss", "amqp", "amqps", "memory")
+)
+# Without a broker, tasks run in-process when they are sent (embedded mode).
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "candles-prune": {"task": "markets.tasks.candles_prune", "schedule": timedelta(hours=1)},
+}
+CELERY_TIMEZONE = "UTC"
+
+# --- Market data -------------------------------------------------------------------------
+
+MARKET_SOURCE = read_str("MARKET_SOURCE", default="simulated", choices=("simulated", "binance"))
+SIMULATION_SEED = read_int("SIMULATION_SEED", default=20241124, minimum=0)
+SIMULATION_TICK_SECONDS = read_float("SIMULATION_TICK_SECONDS", default=1.0, minimum=0.05)
+BINANCE_REST_URL = read_url("BINANCE_REST_URL", default="https://api.binance.com", schemes=("http", "https"))
+BINANCE_WS_URL = read_url("BINANCE_WS_URL", default="wss://stream.binance.com:9443", schemes=("ws", "wss"))
+# The feed runs inside the server process when the channel layer is in-memory (embedded mode):
+# an in-memory layer belongs to one event loop, so a separate feed would publish into a void.
+FEED_EMBEDDED = read_bool("FEED_EMBEDDED", default=not REDIS_URL)
+FEED_STALE_SECONDS = read_float("FEED_STALE_SECONDS", default=10.0, minimum=1.0)
+# A client gets at most one ticker message per this many seconds, carrying every change.
+FEED_PUBLISH_INTERVAL = read_float("FEED_PUBLISH_INTERVAL", default=0.25, minimum=0.0)
+CANDLE_RETENTION_DAYS_1M = read_int("CANDLE_RETENTION_DAYS_1M", default=7, minimum=1)
+
+# --- Accounts, API -----------------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "markets:dashboard"
+LOGOUT_REDIRECT_URL = "markets:dashboard"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["scalpaiboard.api.ORJSONRenderer"],
+    "EXCEPTION_HANDLER": "scalpaiboard.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=read_int("JWT_ACCESS_MINUTES", default=30, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=read_int("JWT_REFRESH_DAYS", default=7, minimum=1)),
+    "SIGNING_KEY": SECRET_KEY,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Scalpaiboard API",
+    "DESCRIPTION": "Live crypto markets, candles, order books and trades. "
+    "Authenticate with a JWT from /api/auth/token/ (Bearer) or a browser session.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Static files, i18n, logging -----------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the source folders too, so that `make run` needs no collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+
+LOG_LEVEL = read_str("LOG_LEVEL", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+}
+
+if not DEBUG:
+    SESSION_COOKIE_HTTPONLY = True
+    X_FRAME_OPTIONS = "DENY"
+    SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,0 +1,184 @@
+// Scalpaiboard pages: live prices over /ws (HTML fragments swapped by htmx's ws extension),
+// the connection badge, error banners, and the coin chart fed by JSON candle messages.
+(function () {
+  "use strict";
+
+  let socket = null; // the ws extension's socket wrapper, once open
+  const candleHandlers = new Set();
+
+  function send(message) {
+    if (socket) socket.send(JSON.stringify(message));
+  }
+
+  // --- Which symbols this page shows: subscribe to exactly those ---------------------------
+  function visibleSymbols() {
+    const symbols = new Set();
+    document.querySelectorAll("[data-symbol]").forEach((el) => symbols.add(el.dataset.symbol));
+    return Array.from(symbols);
+  }
+
+  function resubscribe() {
+    if (!socket) return;
+    send({ action: "unsubscribe", symbols: "*" });
+    const symbols = visibleSymbols();
+    if (symbols.length) send({ action: "subscribe", symbols: symbols });
+    candleHandlers.forEach((handler) => handler.subscribe());
+  }
+
+  // --- Connection badge ---------------------------------------------------------------------
+  function setStatus(state, text) {
+    const badge = document.getElementById("live-status");
+    if (!badge) return;
+    badge.className = "live-status " + state;
+    badge.querySelector("span").textContent = text;
+  }
+
+  document.addEventListener("htmx:wsConnecting", () => setStatus("connecting", "Connecting…"));
+  document.addEventListener("htmx:wsOpen", (event) => {
+    socket = event.detail.socketWrapper;
+    setStatus("live", "Live");
+    resubscribe();
+  });
+  document.addEventListener("htmx:wsClose", () => {
+    socket = null;
+    setStatus("down", "Reconnecting…");
+  });
+  document.addEventListener("htmx:wsError", () => setStatus("down", "Connection error"));
+
+  // JSON messages (candles, acknowledgements, errors) are ours; HTML fragments are htmx's.
+  document.addEventListener("htmx:wsBeforeMessage", (event) => {
+    const text = event.detail.message;
+    if (typeof text !== "string" || text[0] !== "{") return;
+    event.preventDefault();
+    let message;
+    try {
+      message = JSON.parse(text);
+    } catch (error) {
+      return;
+    }
+    if (message.type === "candle") candleHandlers.forEach((handler) => handler.onCandle(message));
+    else if (message.type === "error") console.warn("Live data:", message.message);
+  });
+
+  // --- Table swaps and errors ---------------------------------------------------------------
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target.id === "coin-table") {
+      const ordering = new URL(window.location).searchParams.get("ordering") || "";
+      const field = document.querySelector("#coin-filters input[name=ordering]");
+      if (field) field.value = ordering;
+      resubscribe();
+    }
+    hideError();
+  });
+
+  function showError(text) {
+    const banner = document.getElementById("error-banner");
+    if (!banner) return;
+    banner.textContent = text;
+    banner.hidden = false;
+  }
+  function hideError() {
+    const banner = document.getElementById("error-banner");
+    if (banner && !banner.hidden) banner.hidden = true;
+  }
+  document.addEventListener("htmx:responseError", (event) => {
+    showError("The server could not answer (" + event.detail.xhr.status + "). Retrying shortly.");
+  });
+  document.addEventListener("htmx:sendError", () => showError("Cannot reach the server. Check your connection; retrying."));
+
+  // --- Coin chart ---------------------------------------------------------------------------
+  function initChart() {
+    const box = document.getElementById("chart");
+    if (!box || !window.LightweightCharts) return;
+    const LC = window.LightweightCharts;
+    const state = document.getElementById("chart-state");
+    const legend = document.getElementById("chart-legend");
+    const chart = LC.createChart(box, {
+      autoSize: true,
+      layout: { background: { color: "transparent" }, textColor: "#8a93a6" },
+      grid: { vertLines: { color: "#1a2133" }, horzLines: { color: "#1a2133" } },
+      rightPriceScale: { borderColor: "#232c40" },
+      timeScale: { borderColor: "#232c40", timeVisible: true, secondsVisible: false },
+      crosshair: { mode: LC.CrosshairMode.Normal },
+    });
+    const candles = chart.addSeries(LC.CandlestickSeries, {
+      upColor: "#16c784", downColor: "#ea3943", borderVisible: false, wickUpColor: "#16c784", wickDownColor: "#ea3943",
+    });
+    const volume = chart.addSeries(LC.HistogramSeries, { priceFormat: { type: "volume" }, priceScaleId: "volume" });
+    chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+    candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.25 } });
+
+    const symbol = box.dataset.symbol;
+    let timeframe = box.dataset.timeframe;
+    let lastTime = 0;
+    let loading = 0;
+
+    const volumeBar = (bar) => ({
+      time: bar.time, value: bar.volume, color: bar.close >= bar.open ? "rgba(22,199,132,0.45)" : "rgba(234,57,67,0.45)",
+    });
+    const showLegend = (bar) => {
+      if (bar) legend.textContent = `O ${bar.open}  H ${bar.high}  L ${bar.low}  C ${bar.close}`;
+    };
+
+    async function load() {
+      const request = ++loading;
+      state.hidden = false;
+      state.innerHTML = '<span class="spinner"></span> Loading candles…';
+      try {
+        const response = await fetch(`${box.dataset.candlesUrl}?timeframe=${timeframe}&limit=500`, { headers: { Accept: "application/json" } });
+        if (!response.ok) throw new Error(`the server answered ${response.status}`);
+        const bars = await response.json();
+        if (request !== loading) return; // a newer timeframe was chosen meanwhile
+        candles.setData(bars);
+        volume.setData(bars.map(volumeBar));
+        lastTime = bars.length ? bars[bars.length - 1].time : 0;
+        showLegend(bars[bars.length - 1]);
+        chart.timeScale().fitContent();
+        state.hidden = !!bars.length;
+        if (!bars.length) state.textContent = "No candles for this timeframe yet.";
+        box.dataset.loaded = String(bars.length);
+      } catch (error) {
+        state.hidden = false;
+        state.innerHTML = `Could not load candles: ${error.message}. <button type="button" class="tf">Retry</button>`;
+        state.querySelector("button").onclick = load;
+      }
+    }
+
+    const handler = {
+      subscribe() {
+        send({ action: "subscribe", channel: "candles", symbol: symbol, timeframe: timeframe });
+      },
+      onCandle(message) {
+        if (message.symbol !== symbol || message.timeframe !== timeframe || message.time < lastTime) return;
+        const bar = { time: message.time, open: message.open, high: message.high, low: message.low, close: message.close, volume: message.volume };
+        candles.update(bar);
+        volume.update(volumeBar(bar));
+        lastTime = bar.time;
+        showLegend(bar);
+        box.dataset.lastUpdate = String(Date.now());
+      },
+    };
+    candleHandlers.add(handler);
+
+    document.querySelectorAll(".tf[data-timeframe]").forEach((button) => {
+      button.addEventListener("click", () => {
+        if (button.dataset.timeframe === timeframe) return;
+        send({ action: "unsubscribe", channel: "candles", symbol: symbol, timeframe: timeframe });
+        timeframe = button.dataset.timeframe;
+        box.dataset.timeframe = timeframe;
+        document.querySelectorAll(".tf[data-timeframe]").forEach((b) => {
+          b.classList.toggle("active", b === button);
+          b.setAttribute("aria-selected", b === button ? "true" : "false");
+        });
+        const url = new URL(window.location);
+        url.searchParams.set("timeframe", timeframe);
+        history.replaceState(null, "", url);
+        load().then(() => handler.subscribe());
+      });
+    });
+    load();
+    handler.subscribe();
+  }
+
+  document.addEventListener("DOMContentLoaded", initChart);
+})();
