@@ -37,7 +37,7 @@ class NullsLastOrderingFilter(django_filters.OrderingFilter):
     def filter(self, qs: QuerySet, value: list[str] | None) -> QuerySet:
         if not value:
             return qs
-        fields = [self.get_ordering_value(v) for v in value if v not in self.empty_values]
+        fields = [self.get_ordering_value(v) for v in value if v]
         order = [F(f[1:]).desc(nulls_last=True) if f.startswith("-") else F(f).asc(nulls_last=True) for f in fields]
         return qs.order_by(*order, "rank")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from markets.models import Coin
@@ -34,6 +36,7 @@ class CoinSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class TimestampField(serializers.Field):
     """An instant as ISO 8601 (UTC when no offset) or Unix time in seconds or milliseconds."""
 

@@ -232,8 +232,21 @@ def order_book(*, symbol: str, price: float, quote_rate: float, ts: int, depth: 
     # About two seconds of traded value rests at each level, deeper levels a little larger.
     sizes = quote_rate * 2.0 / price * np.exp(rng.normal(0, 0.6, (2, depth))) * (1 + 0.05 * np.arange(depth))
     bids = [(round_price(best_bid - g * step), float(q)) for g, q in zip(gaps[0], sizes[0], strict=True)]
-    asks = [(round_price(best_ask + g * step), float(q)) for g, q in zip(gaps[1], sizes[1], strict=True)]
+    asks = list(zip(_ask_prices(best_ask, gaps[1]), map(float, sizes[1]), strict=True))
     return OrderBook(symbol=symbol, ts=ts, bids=bids, asks=asks)
+
+
+def _ask_prices(best_ask: float, gaps: np.ndarray) -> list[float]:
+    """Ask levels ``gaps`` ticks above the best, each step in the tick of the level below it.
+
+    The tick grows tenfold past a power of ten (99.9999 -> 100.000), so one fixed step would
+    round several levels above it to the same price.
+    """
+    prices, price = [], best_ask
+    for previous, gap in zip([0, *gaps[:-1]], gaps, strict=True):
+        price = round_price(price + (gap - previous) * tick_size(price))
+        prices.append(price)
+    return prices
 
 
 @dataclass(frozen=True)
@@ -262,9 +275,10 @@ def history_segments(start: int, end: int) -> list[Segment]:
     end -= end % 60
     m1_from = max(start, end - 3 * DAY)
     m1_from = max(start, m1_from - m1_from % 3600)
-    h1_from = max(start, end - 60 * DAY)
-    h1_from = max(start, h1_from - h1_from % DAY)
     first_hour = min(m1_from, -(-start // 3600) * 3600)
+    # Hourly bars start no earlier than the first whole hour: a partial first hour is all 1m.
+    h1_from = max(first_hour, end - 60 * DAY)
+    h1_from = max(first_hour, h1_from - h1_from % DAY)
     first_day = min(h1_from, max(first_hour, -(-first_hour // DAY) * DAY))
     segments = [
         Segment(start, first_hour, 60),

@@ -61,6 +61,19 @@
   });
 
   // --- Table swaps and errors ---------------------------------------------------------------
+  // Empty filters stay out of the request (and so out of the address bar).
+  document.addEventListener("htmx:configRequest", (event) => {
+    const params = event.detail.parameters;
+    const names = params instanceof FormData ? Array.from(params.keys()) : Object.keys(params);
+    names.forEach((name) => {
+      const value = params instanceof FormData ? params.get(name) : params[name];
+      if (value === "" || value == null) {
+        if (params instanceof FormData) params.delete(name);
+        else delete params[name];
+      }
+    });
+  });
+
   document.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target.id === "coin-table") {
       const ordering = new URL(window.location).searchParams.get("ordering") || "";

@@ -1,0 +1,209 @@
+"""The /ws consumer: subscriptions, coalesced tickers, candles, notifications and bad messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from markets.consumers import notifications_group
+from markets.feed import PRICES_GROUP, Feed, candles_group
+from scalpaiboard.routing import application
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+def ticker(symbol: str, price: float) -> dict:
+    return {
+        "symbol": symbol,
+        "price": price,
+        "change24h": 1.5,
+        "volume24h": 2e9,
+        "high24h": price,
+        "low24h": price,
+        "market_cap": None,
+        "ts": 1_795_000_000_000,
+    }
+
+
+async def connect(path: str = "/ws", headers=(ORIGIN,)) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, path, headers=list(headers))
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def subscribe(communicator, **message) -> dict:
+    await communicator.send_json_to({"action": "subscribe", **message})
+    return await communicator.receive_json_from()
+
+
+async def broadcast(*tickers: dict) -> None:
+    """Publish a batch the way the feed does."""
+    message = Feed(source=None).prices_message({t["symbol"]: t for t in tickers})
+    await get_channel_layer().group_send(PRICES_GROUP, message)
+
+
+async def test_subscriber_receives_its_symbols_as_one_batch(coins):
+    ws = await connect()
+    assert await subscribe(ws, symbols=["btc", "ETH"]) == {
+        "type": "subscribed",
+        "channel": "prices",
+        "symbols": ["BTC", "ETH"],
+    }
+    await broadcast(ticker("BTC", 90000.5), ticker("ETH", 3000.25), ticker("SOL", 140.0))
+    message = await ws.receive_json_from()
+    assert message["type"] == "tickers"
+    assert [t["symbol"] for t in message["data"]] == ["BTC", "ETH"]
+    assert message["data"][0] == {
+        "type": "ticker", "symbol": "BTC", "price": 90000.5, "change24h": 1.5, "volume24h": 2e9, "ts": 1_795_000_000_000
+    }  # fmt: skip
+    await ws.disconnect()
+
+
+async def test_a_single_change_arrives_as_a_ticker(coins):
+    ws = await connect()
+    await subscribe(ws, symbols=["SOL"])
+    await broadcast(ticker("BTC", 1.0), ticker("SOL", 141.0))
+    message = await ws.receive_json_from()
+    assert message["type"] == "ticker" and message["symbol"] == "SOL" and message["price"] == 141.0
+    await ws.disconnect()
+
+
+async def test_star_subscribes_to_every_symbol(coins):
+    ws = await connect()
+    assert (await subscribe(ws, symbols="*"))["symbols"] == "*"
+    await broadcast(ticker("BTC", 1.0), ticker("DOGE", 0.2), ticker("PEPE", 0.00001))
+    message = await ws.receive_json_from()
+    assert [t["symbol"] for t in message["data"]] == ["BTC", "DOGE", "PEPE"]
+    await ws.disconnect()
+
+
+async def test_nothing_arrives_for_symbols_not_subscribed(coins):
+    ws = await connect()
+    await subscribe(ws, symbols=["ETH"])
+    await broadcast(ticker("BTC", 1.0))
+    assert await ws.receive_nothing(timeout=0.3)
+    await ws.disconnect()
+
+
+async def test_unsubscribe_stops_updates(coins):
+    ws = await connect()
+    await subscribe(ws, symbols=["BTC", "ETH"])
+    await ws.send_json_to({"action": "unsubscribe", "symbols": ["BTC"]})
+    assert (await ws.receive_json_from())["symbols"] == ["ETH"]
+    await broadcast(ticker("BTC", 1.0))
+    assert await ws.receive_nothing(timeout=0.3)
+    await ws.send_json_to({"action": "unsubscribe", "symbols": "*"})
+    assert (await ws.receive_json_from())["symbols"] == []
+    await broadcast(ticker("ETH", 1.0))
+    assert await ws.receive_nothing(timeout=0.3)
+    await ws.disconnect()
+
+
+async def test_html_format_receives_fragments_for_htmx(coins):
+    ws = await connect("/ws?format=html")
+    await subscribe(ws, symbols=["BTC"])
+    await broadcast(ticker("BTC", 90000.5))
+    html = await ws.receive_from()
+    assert 'id="p-BTC"' in html and 'hx-swap-oob="true"' in html
+    assert "90,000.50" in html and "+1.50%" in html
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        ("not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        (json.dumps({"action": "dance"}), "'action'"),
+        (json.dumps({"action": "subscribe", "symbols": "BTC"}), "'symbols'"),
+        (json.dumps({"action": "subscribe", "symbols": [1, 2]}), "'symbols'"),
+        (json.dumps({"action": "subscribe", "symbols": []}), "'symbols'"),
+        (json.dumps({"action": "subscribe", "symbols": ["X"] * 501}), "'symbols'"),
+        (json.dumps({"action": "subscribe", "channel": "gossip"}), "'channel'"),
+        (json.dumps({"action": "subscribe", "channel": "candles", "symbol": "BTC", "timeframe": "2m"}), "'timeframe'"),
+        (json.dumps({"action": "subscribe", "channel": "candles", "symbol": 7, "timeframe": "1m"}), "'symbol'"),
+        (json.dumps({"action": "subscribe", "channel": "candles", "symbol": "NOPE", "timeframe": "1m"}), "NOPE"),
+        (json.dumps({"action": "subscribe", "channel": "notifications"}), "sign in"),
+    ],
+)
+async def test_bad_messages_get_an_error_and_the_socket_stays_open(coins, raw, error):
+    ws = await connect()
+    await ws.send_to(text_data=raw)
+    reply = await ws.receive_json_from()
+    assert reply["type"] == "error" and error in reply["message"]
+    assert (await subscribe(ws, symbols=["BTC"]))["type"] == "subscribed"  # still usable
+    await ws.disconnect()
+
+
+async def test_unknown_symbols_are_named_and_known_ones_still_subscribed(coins):
+    ws = await connect()
+    await ws.send_json_to({"action": "subscribe", "symbols": ["BTC", "NOPE", "ZZZ"]})
+    assert await ws.receive_json_from() == {"type": "error", "message": "unknown symbols: NOPE, ZZZ"}
+    assert (await ws.receive_json_from())["symbols"] == ["BTC"]
+    await ws.disconnect()
+
+
+async def test_binary_frames_are_refused_with_an_error(coins):
+    ws = await connect()
+    await ws.send_to(bytes_data=b"\x00\x01")
+    assert (await ws.receive_json_from())["type"] == "error"
+    await ws.disconnect()
+
+
+async def test_candle_subscription_receives_the_forming_bar_of_its_timeframe(coins):
+    ws = await connect()
+    ack = await subscribe(ws, channel="candles", symbol="eth", timeframe="5m")
+    assert ack == {"type": "subscribed", "channel": "candles", "symbol": "ETH", "timeframes": ["5m"]}
+    bar = {"time": 1_795_000_200, "open": 1.0, "high": 2.0, "low": 0.5, "close": 1.5, "volume": 10.0}
+    other = {**bar, "time": 1_795_000_260}
+    await get_channel_layer().group_send(
+        candles_group("ETH"), {"type": "candles.update", "symbol": "ETH", "bars": {"5m": bar, "1m": other}}
+    )
+    assert await ws.receive_json_from() == {"type": "candle", "symbol": "ETH", "timeframe": "5m", **bar}
+    assert await ws.receive_nothing(timeout=0.2)
+    await ws.send_json_to({"action": "unsubscribe", "channel": "candles", "symbol": "ETH", "timeframe": "5m"})
+    assert (await ws.receive_json_from())["timeframes"] == []
+    await get_channel_layer().group_send(
+        candles_group("ETH"), {"type": "candles.update", "symbol": "ETH", "bars": {"5m": bar}}
+    )
+    assert await ws.receive_nothing(timeout=0.2)
+    await ws.disconnect()
+
+
+async def test_signed_in_user_receives_notifications(coins, django_user_model):
+    user = await sync_to_async(django_user_model.objects.create_user)(username="trader", password="pw-123456789")
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    ws = await connect(headers=[ORIGIN, (b"cookie", cookie)])
+    assert await subscribe(ws, channel="notifications") == {"type": "subscribed", "channel": "notifications"}
+    await get_channel_layer().group_send(
+        notifications_group(user.pk), {"type": "notification.message", "notification": {"title": "BTC above 100k"}}
+    )
+    assert await ws.receive_json_from() == {"type": "notification", "title": "BTC above 100k"}
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("origin", "accepted"),
+    [
+        (b"http://127.0.0.1:8000", True),
+        (b"http://localhost:8000", True),
+        (b"https://evil.example", False),
+        (None, True),  # programs (API clients) send no Origin; browsers always do
+    ],
+)
+async def test_origin_is_validated_against_allowed_hosts(db, origin, accepted):
+    headers = [(b"origin", origin)] if origin else []
+    communicator = WebsocketCommunicator(application, "/ws", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected is accepted
+    await communicator.disconnect()

@@ -1,0 +1,121 @@
+"""A real browser (Playwright driving Debian's Chromium) on a real server with a live feed."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+
+import pytest
+from django.conf import settings
+
+from tests.processes import processes
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason="Chromium is not installed (apt-get install chromium)"
+)
+
+# Without the last three, Chromium's own background connections are refused by this network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def server(seeded_market, tmp_path):
+    """Daphne with the feed: inside it (embedded) or as run_feed beside it (full stack)."""
+    with processes(tmp_path) as group:
+        if settings.REDIS_URL:
+            group.feed(FEED_EMBEDDED="false")
+            yield group.daphne(FEED_EMBEDDED="false")
+        else:
+            yield group.daphne(FEED_EMBEDDED="true")
+
+
+@pytest.fixture
+def page(server):
+    # Imported here: Playwright's sync API runs an event loop, after which Django refuses ORM calls.
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(20_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.base = server
+        yield page
+        browser.close()
+        assert not errors, f"JavaScript errors: {errors}"
+
+
+def change_values(page) -> list[float]:
+    texts = page.locator("#coin-table tbody span[id^='c-']").all_text_contents()
+    return [float(t.rstrip("%")) for t in texts]
+
+
+def test_dashboard_updates_prices_live_sorts_and_opens_a_chart(page):
+    page.goto(page.base + "/")
+    page.wait_for_selector("#live-status.live")
+    page.evaluate("window.__sameDocument = true")
+
+    before = page.text_content("#p-BTC")
+    page.wait_for_function("before => document.querySelector('#p-BTC').textContent !== before", arg=before)
+    assert page.evaluate("window.__sameDocument") is True  # changed without a reload
+
+    page.click("a[data-sort='change24h']")
+    page.wait_for_url(re.compile(r"ordering=-change24h"))
+    page.wait_for_selector("a[data-sort='change24h'].desc")
+    values = change_values(page)
+    assert len(values) == 5
+    # Sorted when served; live updates since then move 24h changes by hundredths at most.
+    assert all(a >= b - 0.1 for a, b in itertools.pairwise(values)), values
+    page.click("a[data-sort='change24h']")
+    page.wait_for_url(re.compile(r"ordering=change24h"))
+    page.wait_for_selector("a[data-sort='change24h'].asc")
+    values = change_values(page)
+    assert all(a <= b + 0.1 for a, b in itertools.pairwise(values)), values
+    assert page.evaluate("window.__sameDocument") is True
+
+    page.click("#coin-table a[href='/coins/ETH']")
+    page.wait_for_url(re.compile(r"/coins/ETH$"))
+    page.wait_for_function("Number(document.querySelector('#chart').dataset.loaded) > 100")
+    assert page.locator("#chart canvas").count() > 0
+    assert page.is_hidden("#chart-state")
+    page.wait_for_function("document.querySelector('#chart').dataset.lastUpdate")  # the last candle moves live
+    page.wait_for_selector(".book tbody.bids tr")
+    page.wait_for_selector(".trades tbody tr td.num")
+
+    page.click("button[data-timeframe='1h']")
+    page.wait_for_url(re.compile(r"timeframe=1h"))
+    page.wait_for_function("document.querySelector('#chart').dataset.timeframe === '1h'")
+    page.wait_for_function("Number(document.querySelector('#chart').dataset.loaded) >= 200")
+
+
+def test_filters_show_field_errors_and_empty_states(page):
+    page.goto(page.base + "/")
+    page.fill("input[name=search]", "zzz")
+    page.wait_for_selector("text=No coins match these filters.")
+    page.fill("input[name=search]", "")
+    page.fill("input[name=min_volume]", "1e16")  # the browser takes it; the server allows up to 1e15
+    page.wait_for_selector(".banner.error >> text=min_volume")
+    assert "between 0 and 1e+15" in page.text_content("#coin-table .banner.error")
+    assert "min_price=" not in page.url  # empty filters stay out of the address
+    page.fill("input[name=min_volume]", "5e8")
+    page.wait_for_selector("#coin-table tbody tr[data-symbol='ETH']")
+    assert page.locator("#coin-table tbody tr[data-symbol]").count() == 2  # BTC and ETH trade more
+
+
+def test_dashboard_on_a_phone_hides_the_sidebar_behind_a_menu(page):
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(page.base + "/")
+    assert page.is_hidden("#sidebar") or page.locator("#sidebar").bounding_box()["x"] < 0
+    page.click(".menu-toggle")
+    page.wait_for_function("document.body.classList.contains('nav-open')")
+    assert page.locator("#coin-table table").bounding_box()["width"] <= 390
