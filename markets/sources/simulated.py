@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import astuple
 
 import numpy as np
 from asgiref.sync import sync_to_async
@@ -54,12 +55,16 @@ class SimulatedSource(MarketSource):
             now = self.clock()
             await asyncio.sleep(self.tick_seconds - now % self.tick_seconds)
             ts = self.clock()
-            ticks = self.exchange.step(ts)
+            yield self.exchange.step(ts)
+            # After the feed has published the batch: trades are for the coin page, not the hot path.
             await sync_to_async(self._store_trades, thread_sensitive=False)()
-            yield ticks
 
     def _store_trades(self) -> None:
-        cache.set_many({TRADES_KEY.format(s): t for s, t in self.exchange.trades.items()}, timeout=300)
+        """Publish each coin's latest trades, as plain tuples (pickled ten times faster)."""
+        cache.set_many(
+            {TRADES_KEY.format(s): [astuple(t) for t in trades] for s, trades in self.exchange.trades.items()},
+            timeout=300,
+        )
 
     def history(
         self, *, coins: list[CoinProfile], last_bars: dict[str, LastBar | None], until: int
@@ -113,4 +118,4 @@ class SimulatedSource(MarketSource):
         trades = cache.get(TRADES_KEY.format(symbol))
         if trades is None:
             raise SourceUnavailable("the market feed has not published trades for this coin yet")
-        return trades[:limit]
+        return [Trade(*t) for t in trades[:limit]]
