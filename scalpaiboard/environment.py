@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 env = environ.Env()
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def _raw(name: str) -> str | None:
@@ -29,7 +29,7 @@ def _fail(name: str, value: str, expected: str) -> ImproperlyConfigured:
 def read_bool(name: str, *, default: bool) -> bool:
     """A boolean: true/false, yes/no, on/off or 1/0."""
     value = _raw(name)
-    if value is None:
+    if value is None or value == "":
         return default
     if value.lower() in _TRUE:
         return True
