@@ -76,6 +76,8 @@ class CandleAggregator:
 
     timeframes: tuple[str, ...] = tuple(TIMEFRAME_SECONDS)
     forming: dict[str, dict[str, Bar]] = field(default_factory=dict)
+    # Per symbol, the end of its latest closed bar: a tick before it belongs to a stored bar.
+    closed_until: dict[str, int] = field(default_factory=dict)
 
     def resume(self, symbol: str, timeframe: str, bar: Bar) -> None:
         """Continue a bar that was partly built before a restart (from stored lower bars)."""
@@ -84,18 +86,26 @@ class CandleAggregator:
     def add(self, symbol: str, price: float, qty: float, ts: float) -> list[ClosedBar]:
         """Apply a trade or tick at ``ts`` (epoch seconds); return the bars it closed."""
         closed: list[ClosedBar] = []
+        if ts < self.closed_until.get(symbol, 0):
+            # Out of order: a bar it belongs to is closed, so no timeframe takes it (a higher
+            # bar that did would no longer be the roll-up of the lower ones).
+            return closed
         bars = self.forming.setdefault(symbol, {})
         for timeframe in self.timeframes:
             start = bucket_start(ts, TIMEFRAME_SECONDS[timeframe])
             bar = bars.get(timeframe)
             if bar is None or bar.time < start:
                 if bar is not None:
-                    closed.append(ClosedBar(symbol, timeframe, bar))
+                    closed.append(self._closed(symbol, timeframe, bar))
                 bars[timeframe] = Bar(start, price, price, price, price, qty)
-            elif bar.time == start:
+            else:
                 bar.add(price, qty)
-            # A tick older than the forming bar (out of order) is ignored: its bar is closed.
         return closed
+
+    def _closed(self, symbol: str, timeframe: str, bar: Bar) -> ClosedBar:
+        end = bar.time + TIMEFRAME_SECONDS[timeframe]
+        self.closed_until[symbol] = max(self.closed_until.get(symbol, 0), end)
+        return ClosedBar(symbol, timeframe, bar)
 
     def close_due(self, now: float) -> list[ClosedBar]:
         """Close every bar whose bucket has ended by ``now``, for symbols that stopped ticking."""
@@ -104,7 +114,7 @@ class CandleAggregator:
             for timeframe in list(bars):
                 bar = bars[timeframe]
                 if bar.time + TIMEFRAME_SECONDS[timeframe] <= now:
-                    closed.append(ClosedBar(symbol, timeframe, bars.pop(timeframe)))
+                    closed.append(self._closed(symbol, timeframe, bars.pop(timeframe)))
         return closed
 
     def bars_of(self, symbol: str) -> dict[str, Bar]:

@@ -28,6 +28,7 @@ from markets.timeframes import TIMEFRAME_SECONDS, bucket_start
 logger = logging.getLogger(__name__)
 
 PRICES_GROUP = "prices"
+MAX_UNSAVED_BARS = 100_000  # a day of closed bars for about 150 coins, kept through a database outage
 
 
 def candles_group(symbol: str) -> str:
@@ -47,6 +48,7 @@ class Feed:
         self.pending: dict[str, dict] = {}  # tickers changed since the last publish
         self.previous_prices: dict[str, float] = {}
         self.supply: dict[str, float | None] = {}
+        self.unsaved: list[tuple[str, str, dict]] = []  # closed bars whose write failed
         self.last_publish = 0.0
         self.publish_task: asyncio.Task | None = None
         self.ticker_fragment = get_template("markets/_ticker_oob.html")
@@ -54,15 +56,19 @@ class Feed:
     async def run_forever(self) -> None:
         delay = 1.0
         while True:
+            started = time.monotonic()
             try:
                 await self.run()
+                logger.warning("Market source %s ended its stream; restarting", self.source.name)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("Market feed stopped; restarting in %.0f s", delay)
                 await sync_to_async(close_old_connections)()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
+            if time.monotonic() - started > 300:
+                delay = 1.0  # it ran well for a while: this is a new failure, not the same one
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
 
     async def run(self) -> None:
         await self.prepare()
@@ -115,20 +121,31 @@ class Feed:
         changed = {t.symbol: self.tickers[t.symbol] for t in ticks}
         bars = {s: {tf: bar.as_dict() for tf, bar in self.aggregator.bars_of(s).items()} for s in changed}
         self.schedule_publish()
+        self.unsaved += [(c.symbol, c.timeframe, c.bar.as_dict()) for c in closed]
+        if not await self.store(changed):
+            return  # the snapshot must not run ahead of the database (see store)
         try:
-            # The database first: once the snapshot names a new forming bar, the bar it
-            # replaced is stored, and once the version moves, the coins table is current.
-            await sync_to_async(market_flush)(
-                tickers=changed, closed=[(c.symbol, c.timeframe, c.bar.as_dict()) for c in closed]
-            )
             await sync_to_async(snapshot.snapshot_store, thread_sensitive=False)(
                 tickers=changed, bars=bars, version=ts, ts=ts
             )
             await self.publish_candles(bars)
         except Exception:
-            # A failed write must not stop the feed: the next batch carries the latest state.
-            logger.exception("Market feed could not store a batch of %d ticks", len(ticks))
+            logger.exception("Market feed could not update the cache snapshot")
+
+    async def store(self, tickers: dict[str, dict]) -> bool:
+        """Write the coins' figures and every closed bar not yet stored; keep the bars on failure."""
+        try:
+            # The database before the snapshot: once the snapshot names a new forming bar, the
+            # bar it replaced is stored, and once the version moves, the coins table is current.
+            await sync_to_async(market_flush)(tickers=tickers, closed=self.unsaved)
+        except Exception:
+            # A failed write must not stop the feed: the bars are retried with the next batch.
+            logger.exception("Market feed could not store a batch (%d closed bars kept for retry)", len(self.unsaved))
+            self.unsaved = self.unsaved[-MAX_UNSAVED_BARS:]
             await sync_to_async(close_old_connections)()
+            return False
+        self.unsaved = []
+        return True
 
     def schedule_publish(self) -> None:
         """Publish now, or at the end of the current interval if a message went out just before."""

@@ -148,14 +148,17 @@ def market_flush(*, tickers: dict[str, dict], closed: list[tuple[str, str, dict]
     One prepared UPDATE executed per coin (executemany), not bulk_update: its CASE WHEN per
     field and coin costs tens of milliseconds of CPU every second in the feed.
     """
-    coins = Coin.objects.filter(symbol__in=tickers.keys()).values_list("symbol", "id", "circulating_supply")
+    # Bars also close for coins that stopped ticking (close_due): they have no ticker here.
+    symbols = {*tickers, *(symbol for symbol, _, _ in closed)}
+    coins = Coin.objects.filter(symbol__in=symbols).values_list("symbol", "id", "circulating_supply")
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     rows, ids = [], {}
     for symbol, coin_id, supply in coins:
-        t = tickers[symbol]
+        ids[symbol] = coin_id
+        if (t := tickers.get(symbol)) is None:
+            continue
         cap = t["price"] * supply if supply else None
         rows.append((t["price"], t["change24h"], t["volume24h"], t["high24h"], t["low24h"], cap, now, coin_id))
-        ids[symbol] = coin_id
     table = connection.ops.quote_name(Coin._meta.db_table)
     assignments = ", ".join(f"{connection.ops.quote_name(c)} = %s" for c in SNAPSHOT_COLUMNS)
     with transaction.atomic(), connection.cursor() as cursor:

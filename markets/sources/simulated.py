@@ -44,7 +44,10 @@ class SimulatedSource(MarketSource):
         self.profiles = {c.symbol: c for c in coins}
         # Continue from the last stored close, so live prices join the charts without a jump.
         prices = [recent_1m[c.symbol][-1, CLOSE] if len(recent_1m.get(c.symbol, ())) else c.price for c in coins]
-        self.exchange = SimulatedExchange(coins, seed=self.seed, start_ts=self.clock(), prices=np.array(prices))
+        # Seeded by SIMULATION_SEED and the start time: the same market for the same start, and a
+        # new path (not a replay of the last one) after a restart.
+        start = self.clock()
+        self.exchange = SimulatedExchange(coins, seed=[self.seed, int(start)], start_ts=start, prices=np.array(prices))
         self.exchange.seed_window(recent_1m)
 
     async def ticks(self) -> AsyncIterator[list[Tick]]:

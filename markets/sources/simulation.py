@@ -153,12 +153,15 @@ class RollingWindow:
 class SimulatedExchange:
     """The live simulation: one ``step`` per tick moves every coin and records its trades."""
 
-    def __init__(self, profiles: list[CoinProfile], *, seed: int, start_ts: float, prices: np.ndarray | None = None):
+    def __init__(
+        self, profiles: list[CoinProfile], *, seed: int | list[int], start_ts: float, prices: np.ndarray | None = None
+    ):
         self.universe = Universe.of(profiles)
         self.rng = np.random.default_rng(seed)
         start = np.array([p.price for p in profiles]) if prices is None else np.asarray(prices, dtype=float)
         self.log_price = np.log(start)
-        self.h = np.zeros(len(profiles))
+        # Volatility starts at its long-run level, not calm: a restart looks like any other moment.
+        self.h = self.rng.normal(BURST_LIFT, math.sqrt(VOL_NOISE**2 + BURST_VARIANCE), len(profiles))
         self.window = RollingWindow(start, self.universe.quote_rate, int(start_ts) // 60)
         self.last_ts = start_ts
         self.trade_ids = np.zeros(len(profiles), dtype=np.int64)
