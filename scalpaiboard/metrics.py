@@ -19,7 +19,10 @@ FEED_AGE = Gauge("scalpaiboard_feed_age_seconds", "Seconds since the market feed
 
 
 class RequestMetricsMiddleware:
-    """Count and time every request by the view (URL name) that answered it."""
+    """Count and time every request that reaches a view, by the view's URL name."""
+
+    sync_capable = True
+    async_capable = False
 
     def __init__(self, get_response):
         self.get_response = get_response
