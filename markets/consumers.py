@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from markets.feed import PRICES_GROUP, candles_group
+from markets.feed import PAGES_GROUP, PRICES_GROUP, candles_group
 from markets.selectors import coin_symbols
 from markets.timeframes import TIMEFRAME_SECONDS
 from scalpaiboard.metrics import WEBSOCKETS
@@ -32,6 +32,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
         self.html = query.get("format", ["json"])[0] == "html"
+        self.prices_group = PAGES_GROUP if self.html else PRICES_GROUP
         self.symbols: set[str] = set()
         self.all_symbols = False
         self.candle_streams: dict[str, set[str]] = {}  # symbol -> timeframes
@@ -42,7 +43,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         WEBSOCKETS.dec()
         if self.in_prices_group:
-            await self.channel_layer.group_discard(PRICES_GROUP, self.channel_name)
+            await self.channel_layer.group_discard(self.prices_group, self.channel_name)
         for symbol in self.candle_streams:
             await self.channel_layer.group_discard(candles_group(symbol), self.channel_name)
         user = self.scope.get("user")
@@ -109,9 +110,9 @@ class MarketConsumer(AsyncWebsocketConsumer):
 
     async def follow_prices(self, follow: bool) -> None:
         if follow and not self.in_prices_group:
-            await self.channel_layer.group_add(PRICES_GROUP, self.channel_name)
+            await self.channel_layer.group_add(self.prices_group, self.channel_name)
         elif not follow and self.in_prices_group:
-            await self.channel_layer.group_discard(PRICES_GROUP, self.channel_name)
+            await self.channel_layer.group_discard(self.prices_group, self.channel_name)
         self.in_prices_group = follow
 
     async def change_candles(self, message: dict, subscribe: bool) -> None:

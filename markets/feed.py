@@ -1,34 +1,52 @@
 """The feed: turns a source's ticks into the latest snapshot, candles and live messages.
 
-Per batch of ticks it updates the forming bar of every timeframe, stores the snapshot in the
-cache, publishes one coalesced message to the "prices" group (and each coin's forming bars to
-its "candles.<SYMBOL>" group), then writes the coins' 24h figures and the closed bars to the
-database in bulk. It runs alone as ``manage.py run_feed`` or inside the server (embedded mode).
+Per batch of ticks it updates the forming bar of every timeframe and publishes one coalesced
+message to the "prices" group (JSON) and one to "prices.html" (HTML fragments for pages).
+Behind it, at most every WRITE_INTERVAL and covering every batch applied meanwhile, it writes
+the coins' 24h figures and the closed bars to the database in bulk, then stores the snapshot in
+the cache and publishes each coin's forming bars to its "candles.<SYMBOL>" group. It runs alone
+as ``manage.py run_feed`` or inside the server (embedded mode).
+
+A source that streams its own 1m bars (Binance) drives the candles with them instead of the
+ticks; after each of its reconnects (a Resync) the feed back-fills the bars it missed from the
+source's history before it goes on. A source that lists its coins (Binance) has its universe
+re-read every few minutes; when the tracked coins change, the feed starts again with the new set.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
 import orjson
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import close_old_connections
-from django.template.loader import get_template
 
 from markets import snapshot
-from markets.candles import TIME, Bar, CandleAggregator, ClosedBar, bars_rollup
+from markets.candles import TIME, Bar, CandleAggregator, ClosedBar, MinuteAggregator, bars_rollup
 from markets.selectors import coin_profiles, recent_1m
-from markets.services import history_extend, market_flush
-from markets.sources.base import MarketSource, Tick
+from markets.services import coins_sync, history_extend, market_flush
+from markets.sources.base import BarUpdate, MarketSource, Resync, Tick
+from markets.templatetags.market_format import ticker_fragment
 from markets.timeframes import TIMEFRAME_SECONDS, bucket_start
 
 logger = logging.getLogger(__name__)
 
-PRICES_GROUP = "prices"
+PRICES_GROUP = "prices"  # tickers as JSON, for API clients
+PAGES_GROUP = "prices.html"  # the same tickers as HTML fragments, for pages (a smaller message each)
 MAX_UNSAVED_BARS = 100_000  # a day of closed bars for about 150 coins, kept through a database outage
+UNIVERSE_REFRESH_SECONDS = 300.0  # how often a listing source's coins are re-read
+# The database and the snapshot follow the published prices at most this far behind: what
+# changes in between is written once (a coin's ticker and its kline, say, in one write).
+WRITE_INTERVAL = 0.5
+# After a reconnect, bars before the reconnect's minute come from history: wait until the
+# exchange has surely finished the minute that just closed before asking for it.
+RESYNC_SETTLE_SECONDS = 2.0
+DAY = 86400
 
 
 def candles_group(symbol: str) -> str:
@@ -38,29 +56,55 @@ def candles_group(symbol: str) -> str:
 class Feed:
     """One feed per source; ``run_forever`` never returns and survives any single failure."""
 
-    def __init__(self, *, source: MarketSource, publish_interval: float = 0.25, clock=time.time):
+    def __init__(
+        self,
+        *,
+        source: MarketSource,
+        publish_interval: float = 0.25,
+        clock=time.time,
+        top_n: int | None = None,
+        universe_interval: float = UNIVERSE_REFRESH_SECONDS,
+    ):
         self.source = source
         self.layer = get_channel_layer()
         self.publish_interval = publish_interval
         self.clock = clock
-        self.aggregator = CandleAggregator()
+        self.top_n = settings.MARKET_TOP_N if top_n is None else top_n
+        self.universe_interval = universe_interval
+        self.universe_changed = False
+        self.resync_settle = RESYNC_SETTLE_SECONDS
+        # Bars from the exchange's own 1m bars when it streams them, else from the ticks.
+        self.bars_from_ticks = not getattr(source, "streams_bars", False)
+        self.aggregator = CandleAggregator() if self.bars_from_ticks else MinuteAggregator()
         self.tickers: dict[str, dict] = {}
         self.pending: dict[str, dict] = {}  # tickers changed since the last publish
         self.previous_prices: dict[str, float] = {}
         self.supply: dict[str, float | None] = {}
-        self.unsaved: list[tuple[str, str, dict]] = []  # closed bars whose write failed
+        self.unsaved: list[tuple[str, str, dict]] = []  # closed bars not stored yet
+        # What the batches applied since the last write: tickers, symbols whose bars moved, newest time.
+        self.dirty_tickers: dict[str, dict] = {}
+        self.dirty_bars: set[str] = set()
+        self.dirty_ts = 0
+        self.applied = self.failed = 0  # batches applied; the count when a write last failed
+        self.flush_lock = asyncio.Lock()
+        self.writer: asyncio.Task | None = None
+        self.write_interval = WRITE_INTERVAL
+        self.last_write = 0.0
+        self.closes_checked = 0  # the exchange second the forming bars were last checked for closing
         self.last_publish = 0.0
         self.publish_task: asyncio.Task | None = None
-        self.ticker_fragment = get_template("markets/_ticker_oob.html")
 
     async def run_forever(self) -> None:
         delay = 1.0
         while True:
             started = time.monotonic()
             try:
-                await self.run()
+                if await self.run():
+                    continue  # the coin universe changed: start again at once with the new coins
                 logger.warning("Market source %s ended its stream; restarting", self.source.name)
             except asyncio.CancelledError:
+                if self.writer is not None:
+                    self.writer.cancel()
                 raise
             except Exception:
                 logger.exception("Market feed stopped; restarting in %.0f s", delay)
@@ -70,22 +114,58 @@ class Feed:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60.0)
 
-    async def run(self) -> None:
-        await self.prepare()
-        async for ticks in self.source.ticks():
-            await self.handle(ticks)
+    async def run(self) -> bool:
+        """Stream until the source ends (False) or the tracked coins changed (True)."""
+        tracks_universe = await self.prepare()
+        self.universe_changed = False  # the coins just read are the ones streamed
+        watcher = asyncio.create_task(self.universe_watch()) if tracks_universe else None
+        try:
+            async with contextlib.aclosing(self.source.ticks()) as batches:
+                async for events in batches:
+                    await self.take(events)
+                    if self.universe_changed:
+                        return True
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+        return False
 
-    async def prepare(self) -> None:
-        """Back-fill candles since the last stored bar, resume the forming bars, start the source."""
+    async def prepare(self) -> bool:
+        """Read the source's coins (if it lists them), back-fill candles since the last stored bar,
+        resume the forming bars, start the source. True when the source lists its coins."""
         now = self.clock()
+        tracks_universe = await self.universe_sync()
         written = await sync_to_async(history_extend)(source=self.source, until=int(now))
         if written:
             logger.info("Back-filled %d candles", written)
         coins = await sync_to_async(coin_profiles)()
         self.supply = {c.symbol: c.circulating_supply for c in coins}
-        recent = await sync_to_async(recent_1m)(since=int(now) - 86400)
+        recent = await sync_to_async(recent_1m)(since=int(now) - DAY)
         self.resume(recent, now)
         await self.source.start(coins=coins, recent_1m=recent)
+        return tracks_universe
+
+    async def universe_sync(self) -> bool:
+        """Track the coins the source lists (top N plus pinned); False when it has a fixed universe."""
+        listings = await sync_to_async(self.source.listings, thread_sensitive=False)()
+        if listings is None:
+            return False
+        added, dropped = await sync_to_async(coins_sync)(listings=listings, top_n=self.top_n)
+        if added or dropped:
+            logger.info(
+                "Coins tracked: +%s -%s", ",".join(sorted(added)) or "none", ",".join(sorted(dropped)) or "none"
+            )
+            self.universe_changed = True
+        return True
+
+    async def universe_watch(self) -> None:
+        """Re-read the source's coins every ``universe_interval`` seconds; a failure keeps the current ones."""
+        while not self.universe_changed:
+            await asyncio.sleep(self.universe_interval)
+            try:
+                await self.universe_sync()
+            except Exception:
+                logger.exception("Could not refresh the coins the exchange lists; keeping the current ones")
 
     def resume(self, recent: dict, now: float) -> None:
         """Rebuild each higher timeframe's forming bar from the 1m bars stored since it opened."""
@@ -98,53 +178,142 @@ class Feed:
                     rolled = bars_rollup(opened, seconds)[-1]
                     self.aggregator.resume(symbol, timeframe, Bar(int(rolled[0]), *map(float, rolled[1:])))
 
-    async def handle(self, ticks: list[Tick]) -> None:
-        """Apply one batch: aggregate, store the snapshot, publish, then persist."""
-        if not ticks:
+    async def handle(self, events: list[Tick | BarUpdate | Resync]) -> None:
+        """Apply a batch and write it before returning."""
+        await self.absorb(events)
+        await self.flush()
+
+    async def take(self, events: list[Tick | BarUpdate | Resync]) -> None:
+        """Apply a batch from the stream; its writes happen in the background, together with those
+        of the batches that arrive meanwhile, so that the next tickers are published at once."""
+        await self.absorb(events)
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.create_task(self.flush(paced=True))
+        await asyncio.sleep(0)  # the publication and the writer run between two batches
+
+    async def absorb(self, events: list[Tick | BarUpdate | Resync]) -> None:
+        """Apply a batch in order; where a Resync marks a reconnect, write and back-fill first."""
+        start = 0
+        for index, event in enumerate(events):
+            if isinstance(event, Resync):
+                self.apply(events[start:index])
+                await self.flush()
+                await self.resync(event)
+                start = index + 1
+        self.apply(events[start:])
+
+    def apply(self, events: list[Tick | BarUpdate]) -> None:
+        """Apply updates in memory: the tickers (published at once) and the forming and closed bars."""
+        if not events:
             return
         closed: list[ClosedBar] = []
-        for tick in ticks:
-            closed += self.aggregator.add(tick.symbol, tick.price, tick.qty, tick.ts / 1000)
-            ticker = {
-                "symbol": tick.symbol,
-                "price": tick.price,
-                "change24h": tick.change24h,
-                "volume24h": tick.volume24h,
-                "high24h": tick.high24h,
-                "low24h": tick.low24h,
-                "market_cap": tick.price * self.supply[tick.symbol] if self.supply.get(tick.symbol) else None,
-                "ts": tick.ts,
-            }
-            self.tickers[tick.symbol] = self.pending[tick.symbol] = ticker
-        ts = max(t.ts for t in ticks)
-        closed += self.aggregator.close_due(ts / 1000)
-        changed = {t.symbol: self.tickers[t.symbol] for t in ticks}
-        bars = {s: {tf: bar.as_dict() for tf, bar in self.aggregator.bars_of(s).items()} for s in changed}
-        self.schedule_publish()
+        for event in events:
+            if isinstance(event, Tick):
+                self.dirty_tickers[event.symbol] = self.ticker_update(event)
+                if self.bars_from_ticks:
+                    closed += self.aggregator.add(event.symbol, event.price, event.qty, event.ts / 1000)
+                    self.dirty_bars.add(event.symbol)
+            else:
+                bar = Bar(event.time, event.open, event.high, event.low, event.close, event.volume)
+                closed += self.aggregator.add_minute(event.symbol, bar, event.final)
+                self.dirty_bars.add(event.symbol)
+        ts = max(e.ts for e in events)
+        self.dirty_ts = max(self.dirty_ts, ts)
+        if ts // 1000 != self.closes_checked:  # once an exchange second is enough: bars end on whole seconds
+            self.closes_checked = ts // 1000
+            closed += self.aggregator.close_due(ts / 1000)
         self.unsaved += [(c.symbol, c.timeframe, c.bar.as_dict()) for c in closed]
-        if not await self.store(changed):
-            return  # the snapshot must not run ahead of the database (see store)
+        self.applied += 1
+        if self.pending:
+            self.schedule_publish()
+
+    async def flush(self, *, paced: bool = False) -> None:
+        """Write everything applied and not written yet (``paced``: one write per ``write_interval``
+        at most); after a failed write, wait for a new batch."""
+        async with self.flush_lock:
+            while (self.dirty_tickers or self.dirty_bars or self.unsaved) and self.applied != self.failed:
+                wait = self.last_write + self.write_interval - time.monotonic()
+                if paced and wait > 0:
+                    await asyncio.sleep(wait)
+                self.last_write = time.monotonic()
+                if not await self.write():
+                    self.failed = self.applied
+
+    async def write(self) -> bool:
+        """Store the coins' figures and the closed bars, then the snapshot, then publish the bars."""
+        tickers, bar_symbols, ts = self.dirty_tickers, self.dirty_bars, self.dirty_ts
+        self.dirty_tickers, self.dirty_bars = {}, set()
+        # Every coin in the snapshot carries its forming bars: a coin whose bars moved has its ticker rewritten.
+        snapshot_symbols = tickers.keys() | (bar_symbols & self.tickers.keys())
+        bars = {}
+        for count, symbol in enumerate(snapshot_symbols | bar_symbols, start=1):
+            bars[symbol] = {tf: bar.as_dict() for tf, bar in self.aggregator.bars_of(symbol).items()}
+            if count % 500 == 0:
+                await asyncio.sleep(0)  # thousands of coins: let a ticker that arrives meanwhile through
+        if not await self.store(tickers):
+            self.dirty_tickers = tickers | self.dirty_tickers  # retried with the next batch, newer ones first
+            self.dirty_bars |= bar_symbols
+            return False  # the snapshot must not run ahead of the database (see store)
+        if not bars:
+            return True
         try:
             await sync_to_async(snapshot.snapshot_store, thread_sensitive=False)(
-                tickers=changed, bars=bars, version=ts, ts=ts
+                tickers={s: self.tickers[s] for s in snapshot_symbols}, bars=bars, version=ts, ts=ts
             )
-            await self.publish_candles(bars)
+            await self.publish_candles({s: bars[s] for s in bar_symbols})
         except Exception:
             logger.exception("Market feed could not update the cache snapshot")
+        return True
+
+    def ticker_update(self, tick: Tick) -> dict:
+        """Record a tick as the coin's latest ticker, to be published with the next message."""
+        ticker = {
+            "symbol": tick.symbol,
+            "price": tick.price,
+            "change24h": tick.change24h,
+            "volume24h": tick.volume24h,
+            "high24h": tick.high24h,
+            "low24h": tick.low24h,
+            "market_cap": tick.price * self.supply[tick.symbol] if self.supply.get(tick.symbol) else None,
+            "ts": tick.ts,
+        }
+        self.tickers[tick.symbol] = self.pending[tick.symbol] = ticker
+        return ticker
+
+    async def resync(self, marker: Resync) -> None:
+        """Back-fill the bars a reconnect may have missed, then rebuild the symbols' forming bars.
+
+        Minutes before the reconnect's minute come from the source's history; that minute and
+        the later ones from the updates that follow the marker (earlier updates are ignored).
+        """
+        until = bucket_start(marker.since, 60)
+        settle = until + self.resync_settle - marker.since
+        if settle > 0:
+            await asyncio.sleep(settle)
+        symbols = sorted(marker.symbols)
+        # The exchange's bars replace any this feed closed before the reconnect and could not store.
+        self.unsaved = [u for u in self.unsaved if u[0] not in marker.symbols]
+        written = await sync_to_async(history_extend)(source=self.source, until=until, symbols=symbols)
+        recent = await sync_to_async(recent_1m)(since=bucket_start(until, DAY), until=until, symbols=symbols)
+        self.aggregator.restart(marker.symbols, until)
+        self.resume(recent, until)
+        logger.info("Resynced %d coins after a reconnect: %d bars back-filled", len(symbols), written)
 
     async def store(self, tickers: dict[str, dict]) -> bool:
         """Write the coins' figures and every closed bar not yet stored; keep the bars on failure."""
+        closed, self.unsaved = self.unsaved, []  # bars closed while this write runs wait for the next
+        if not tickers and not closed:
+            return True
         try:
             # The database before the snapshot: once the snapshot names a new forming bar, the
             # bar it replaced is stored, and once the version moves, the coins table is current.
-            await sync_to_async(market_flush)(tickers=tickers, closed=self.unsaved)
+            await sync_to_async(market_flush)(tickers=tickers, closed=closed)
         except Exception:
             # A failed write must not stop the feed: the bars are retried with the next batch.
-            logger.exception("Market feed could not store a batch (%d closed bars kept for retry)", len(self.unsaved))
-            self.unsaved = self.unsaved[-MAX_UNSAVED_BARS:]
+            logger.exception("Market feed could not store a batch (%d closed bars kept for retry)", len(closed))
+            self.unsaved = (closed + self.unsaved)[-MAX_UNSAVED_BARS:]
             await sync_to_async(close_old_connections)()
             return False
-        self.unsaved = []
         return True
 
     def schedule_publish(self) -> None:
@@ -160,18 +329,24 @@ class Feed:
         pending, self.pending = self.pending, {}
         self.last_publish = time.monotonic()
         if pending:
-            await self.layer.group_send(PRICES_GROUP, self.prices_message(pending))
+            for group, message in self.prices_messages(pending).items():
+                await self.layer.group_send(group, message)
 
-    def prices_message(self, tickers: dict[str, dict]) -> dict:
-        """The group message: each ticker as a JSON fragment and as an HTML fragment for pages."""
+    def prices_messages(self, tickers: dict[str, dict]) -> dict[str, dict]:
+        """One message per group: each ticker as a JSON fragment (API clients) or as an HTML
+        fragment (pages). Separate groups, so that no consumer decodes the half it never sends."""
         json_parts, html_parts = [], []
         for symbol, ticker in tickers.items():
             previous = self.previous_prices.get(symbol, ticker["price"])
             self.previous_prices[symbol] = ticker["price"]
-            json_parts.append(orjson.dumps({"type": "ticker", **_public(ticker)}).decode())
+            json_parts.append(orjson.dumps(_public(ticker)).decode())
             direction = "up" if ticker["price"] > previous else "down" if ticker["price"] < previous else ""
-            html_parts.append(self.ticker_fragment.render({"t": ticker, "direction": direction}))
-        return {"type": "prices.batch", "symbols": list(tickers), "json": json_parts, "html": html_parts}
+            html_parts.append(ticker_fragment(ticker, direction))
+        symbols = list(tickers)
+        return {
+            PRICES_GROUP: {"type": "prices.batch", "symbols": symbols, "json": json_parts},
+            PAGES_GROUP: {"type": "prices.batch", "symbols": symbols, "html": html_parts},
+        }
 
     async def publish_candles(self, bars: dict[str, dict]) -> None:
         for symbol, by_timeframe in bars.items():
@@ -181,5 +356,12 @@ class Feed:
 
 
 def _public(ticker: dict) -> dict:
-    """The ticker fields of the WebSocket contract, in its order."""
-    return {k: ticker[k] for k in ("symbol", "price", "change24h", "volume24h", "ts")}
+    """The ticker message of the WebSocket contract, its fields in its order."""
+    return {
+        "type": "ticker",
+        "symbol": ticker["symbol"],
+        "price": ticker["price"],
+        "change24h": ticker["change24h"],
+        "volume24h": ticker["volume24h"],
+        "ts": ticker["ts"],
+    }

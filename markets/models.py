@@ -20,7 +20,12 @@ class Coin(models.Model):
     low_24h = models.FloatField(default=0.0)
     circulating_supply = models.FloatField(null=True, blank=True)
     market_cap = models.FloatField(null=True, blank=True, help_text="Price times circulating supply, where known.")
-    is_active = models.BooleanField(default=True, help_text="False once the exchange stops listing it.")
+    is_active = models.BooleanField(
+        default=True, help_text="False while the feed does not track it: delisted, or out of the exchange's top coins."
+    )
+    is_pinned = models.BooleanField(
+        default=False, help_text="Always track this coin while the exchange lists it, whatever its volume."
+    )
     updated_at = models.DateTimeField()
 
     class Meta:

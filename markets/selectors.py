@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import numpy as np
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import OuterRef, QuerySet, Subquery
 
@@ -74,12 +76,15 @@ def last_bars_for(*, symbols: list[str]) -> dict[str, LastBar | None]:
     }
 
 
-def recent_1m(*, since: int) -> dict[str, np.ndarray]:
-    """Stored 1m bars of every coin since ``since`` (epoch seconds), as bar arrays by symbol."""
-    rows = (
-        Candle.objects.filter(timeframe="1m", open_time__gte=datetime.fromtimestamp(since, UTC))
-        .order_by("coin_id", "open_time")
-        .values_list("coin__symbol", "open_time", "open", "high", "low", "close", "volume")
+def recent_1m(*, since: int, until: int | None = None, symbols: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Stored 1m bars of every coin (or of ``symbols``) opened in [since, until), as bar arrays by symbol."""
+    rows = Candle.objects.filter(timeframe="1m", open_time__gte=datetime.fromtimestamp(since, UTC))
+    if until is not None:
+        rows = rows.filter(open_time__lt=datetime.fromtimestamp(until, UTC))
+    if symbols is not None:
+        rows = rows.filter(coin__symbol__in=symbols)
+    rows = rows.order_by("coin_id", "open_time").values_list(
+        "coin__symbol", "open_time", "open", "high", "low", "close", "volume"
     )
     grouped: dict[str, list] = {}
     for symbol, open_time, *ohlcv in rows.iterator(chunk_size=10000):
@@ -129,6 +134,24 @@ def _closed_bars(coin: Coin, timeframe: str, count: int, start: datetime | None,
         if count
         else []
     )
+
+
+def feed_status(*, now: float | None = None) -> dict:
+    """How current the market data is: "ok", "delayed" (the newest exchange update lags the clock by
+    more than FEED_DELAY_SECONDS), "stale" (the feed stopped writing) or "down" (it never wrote)."""
+    beat = snapshot.heartbeat_get()
+    if beat is None:
+        return {"status": "down", "error": "no tick received yet", "seconds_since_last_tick": None}
+    now = time.time() if now is None else now
+    age = round(now - beat["received"], 1)
+    delay = round(max(0.0, now - beat["ts"] / 1000), 1)
+    if age > settings.FEED_STALE_SECONDS:
+        status = "stale"
+    elif delay > settings.FEED_DELAY_SECONDS:
+        status = "delayed"
+    else:
+        status = "ok"
+    return {"status": status, "seconds_since_last_tick": age, "delay_seconds": delay, "last_tick_ts": beat["ts"]}
 
 
 def orderbook_for(*, symbol: str, depth: int) -> dict:

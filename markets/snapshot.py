@@ -24,7 +24,17 @@ def snapshot_store(*, tickers: dict[str, dict], bars: dict[str, dict], version: 
     values = {_ticker_key(s): {"ticker": t, "bars": bars.get(s, {})} for s, t in tickers.items()}
     values[VERSION_KEY] = version
     values[HEARTBEAT_KEY] = {"ts": ts, "received": time.time()}
-    cache.set_many(values, timeout=None)
+    _set_many(values)
+
+
+def _set_many(values: dict) -> None:
+    """``cache.set_many`` without expiry; on Redis one MSET, where django-redis sends a SET per key
+    (with thousands of coins a second, that difference is a tenth of the feed's CPU)."""
+    client = getattr(cache, "client", None)
+    if client is None or not hasattr(client, "encode"):
+        cache.set_many(values, timeout=None)
+        return
+    client.get_client(write=True).mset({client.make_key(k): client.encode(v) for k, v in values.items()})
 
 
 def ticker_get(symbol: str) -> dict | None:

@@ -64,7 +64,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "scalpaiboard.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -74,6 +73,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Sync-only and innermost on purpose: Django then runs the whole chain in one thread under
+    # ASGI instead of hopping between the event loop and threads for each middleware's hooks
+    # (measured: 1.1 instead of 1.7 ms of CPU for the smallest request).
+    "scalpaiboard.metrics.RequestMetricsMiddleware",
 ]
 
 ROOT_URLCONF = "scalpaiboard.urls"
@@ -133,7 +136,14 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "scalpaiboard"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "scalpaiboard",
+            # Room for every coin's ticker, trades and analysis of a few timeframes (default: 300).
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Background work ---------------------------------------------------------------------
@@ -163,10 +173,14 @@ SIMULATION_SEED = read_int("SIMULATION_SEED", default=20241124, minimum=0)
 SIMULATION_TICK_SECONDS = read_float("SIMULATION_TICK_SECONDS", default=1.0, minimum=0.05)
 BINANCE_REST_URL = read_url("BINANCE_REST_URL", default="https://api.binance.com", schemes=("http", "https"))
 BINANCE_WS_URL = read_url("BINANCE_WS_URL", default="wss://stream.binance.com:9443", schemes=("ws", "wss"))
+# With MARKET_SOURCE=binance: how many USDT pairs to track, the busiest by 24h quote volume (plus pinned coins).
+MARKET_TOP_N = read_int("MARKET_TOP_N", default=150, minimum=1, maximum=5000)
 # The feed runs inside the server process when the channel layer is in-memory (embedded mode):
 # an in-memory layer belongs to one event loop, so a separate feed would publish into a void.
 FEED_EMBEDDED = read_bool("FEED_EMBEDDED", default=not REDIS_URL)
 FEED_STALE_SECONDS = read_float("FEED_STALE_SECONDS", default=10.0, minimum=1.0)
+# Pages show "data delayed" and /api/health reports "delayed" when the newest exchange update is older.
+FEED_DELAY_SECONDS = read_float("FEED_DELAY_SECONDS", default=5.0, minimum=1.0)
 # A client gets at most one ticker message per this many seconds, carrying every change.
 FEED_PUBLISH_INTERVAL = read_float("FEED_PUBLISH_INTERVAL", default=0.25, minimum=0.0)
 CANDLE_RETENTION_DAYS_1M = read_int("CANDLE_RETENTION_DAYS_1M", default=7, minimum=1)
@@ -244,7 +258,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},  # one line per request: the Binance back-fill makes hundreds
+    },
 }
 
 if not DEBUG:

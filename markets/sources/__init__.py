@@ -1,4 +1,4 @@
-"""Market sources: the exchanges the feed streams from (simulated by default)."""
+"""Market sources: the exchanges the feed streams from (simulated by default, or Binance)."""
 
 from __future__ import annotations
 
@@ -16,4 +16,8 @@ def market_source() -> MarketSource:
         from markets.sources.simulated import SimulatedSource
 
         return SimulatedSource(seed=settings.SIMULATION_SEED, tick_seconds=settings.SIMULATION_TICK_SECONDS)
-    raise NotImplementedError(f"MARKET_SOURCE={settings.MARKET_SOURCE!r} is not available yet")
+    if settings.MARKET_SOURCE == "binance":
+        from markets.sources.binance import BinanceSource
+
+        return BinanceSource(rest_url=settings.BINANCE_REST_URL, ws_url=settings.BINANCE_WS_URL)
+    raise NotImplementedError(f"MARKET_SOURCE={settings.MARKET_SOURCE!r} is not available")

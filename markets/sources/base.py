@@ -1,7 +1,8 @@
 """The market-source interface and the values sources exchange with the feed and the API.
 
-A source is an exchange as the rest of the project sees it: a stream of ticker updates for the
-feed, history for back-filling candles, and an order book and recent trades on demand.
+A source is an exchange as the rest of the project sees it: a stream of ticker updates (and, from
+a real exchange, its own 1m bars) for the feed, history for back-filling candles, an order book
+and recent trades on demand, and, where the exchange decides which coins exist, its listings.
 """
 
 from __future__ import annotations
@@ -45,6 +46,45 @@ class Tick:
 
 
 @dataclass(frozen=True, slots=True)
+class BarUpdate:
+    """The exchange's own 1m bar as it stands (a kline): still forming, or ``final`` once closed."""
+
+    symbol: str
+    time: int  # open time, epoch seconds
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float  # base asset
+    final: bool
+    ts: int  # exchange time of the update, epoch milliseconds
+
+
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """A stream (re)started at ``since`` (exchange time, epoch seconds) for ``symbols``.
+
+    Bars of the minutes before ``since``'s minute may have been missed: the feed back-fills them
+    from ``history`` before it applies the updates that follow this marker.
+    """
+
+    symbols: frozenset[str]
+    since: float
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A coin the exchange lists against USDT, with its 24h figures (for choosing the universe)."""
+
+    symbol: str
+    price: float
+    change24h: float
+    volume24h: float  # quote (USDT) volume
+    high24h: float
+    low24h: float
+
+
+@dataclass(frozen=True, slots=True)
 class LastBar:
     """A coin's last stored 1m bar: where a back-fill continues from."""
 
@@ -83,14 +123,17 @@ class MarketSource(abc.ABC):
     """An exchange. ``ticks`` and ``history`` run in the feed; the rest in any process."""
 
     name: str
+    # True when ``ticks`` also yields BarUpdates: candles then come from the exchange's bars, and
+    # ticker updates (which carry no traded quantity) do not touch them.
+    streams_bars: bool = False
 
     @abc.abstractmethod
     async def start(self, *, coins: list[CoinProfile], recent_1m: dict[str, np.ndarray]) -> None:
         """Prepare to stream ``coins``; ``recent_1m`` holds each one's stored 1m bars of the last day."""
 
     @abc.abstractmethod
-    def ticks(self) -> AsyncIterator[list[Tick]]:
-        """Yield batches of ticker updates, one batch per exchange update cycle."""
+    def ticks(self) -> AsyncIterator[list[Tick | BarUpdate | Resync]]:
+        """Yield batches of updates in the order the exchange sent them, one batch per update cycle."""
 
     @abc.abstractmethod
     def history(
@@ -108,3 +151,7 @@ class MarketSource(abc.ABC):
     @abc.abstractmethod
     def recent_trades(self, symbol: str, limit: int) -> list[Trade]:
         """The latest trades, newest first."""
+
+    def listings(self) -> list[Listing] | None:
+        """Every coin the exchange trades against USDT now; None when the source has a fixed universe."""
+        return None

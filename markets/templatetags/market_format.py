@@ -2,8 +2,10 @@
 
 import math
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from django import template
+from django.utils.html import escape
 
 register = template.Library()
 
@@ -42,6 +44,28 @@ def sign_class(value: float | None) -> str:
     if not value:
         return "flat"
     return "pos" if value > 0 else "neg"
+
+
+def ticker_fragment(ticker: dict, direction: str) -> str:
+    """A coin's live figures as HTMX out-of-band swaps: what the feed sends pages on each change.
+
+    Plain formatting, not a template: the feed renders one per changed coin, thousands a second
+    with a large universe, and a template costs six times as much.
+    """
+    s, change_24h = _escaped(ticker["symbol"]), ticker["change24h"]
+    return (
+        f'<span id="p-{s}" class="num price {direction}" hx-swap-oob="true">{price(ticker["price"])}</span>'
+        f'<span id="c-{s}" class="num chg {sign_class(change_24h)}" hx-swap-oob="true">{change(change_24h)}</span>'
+        f'<span id="h-{s}" class="num" hx-swap-oob="true">{price(ticker["high24h"])}</span>'
+        f'<span id="l-{s}" class="num" hx-swap-oob="true">{price(ticker["low24h"])}</span>'
+        f'<span id="v-{s}" class="num" hx-swap-oob="true">{compact(ticker["volume24h"])}</span>'
+        f'<span id="m-{s}" class="num" hx-swap-oob="true">{compact(ticker.get("market_cap"))}</span>'
+    )
+
+
+@lru_cache(maxsize=16384)
+def _escaped(symbol: str) -> str:
+    return str(escape(symbol))
 
 
 @register.simple_tag(takes_context=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from rest_framework.test import APIClient
@@ -328,7 +330,7 @@ def test_jwt_token_with_wrong_password_is_refused(api, django_user_model):
 
 
 def test_health_is_200_when_every_component_is_up(api, coins):
-    publish({"BTC": ticker("BTC", 1.0)}, version=1)
+    publish({"BTC": ticker("BTC", 1.0)}, version=int(time.time() * 1000))
     response = api.get("/api/health")
     assert response.status_code == 200
     components = response.json()["components"]
@@ -353,6 +355,15 @@ def test_health_is_503_when_the_feed_is_stale(api, coins, monkeypatch):
     assert body["status"] == "degraded"
     assert body["components"]["feed"]["status"] == "stale"
     assert body["components"]["feed"]["seconds_since_last_tick"] >= 60
+
+
+def test_health_is_503_when_the_exchange_data_is_delayed(api, coins):
+    publish({"BTC": ticker("BTC", 1.0)}, version=int((time.time() - 42) * 1000))  # written now, 42 s old
+    body = api.get("/api/health").json()
+    assert body["status"] == "degraded"
+    assert body["components"]["feed"]["status"] == "delayed"
+    assert 42 <= body["components"]["feed"]["delay_seconds"] < 44
+    assert body["components"]["feed"]["seconds_since_last_tick"] < 2
 
 
 def test_health_reports_a_failing_component_as_down(api, coins, monkeypatch):

@@ -1,4 +1,4 @@
-"""Candles: the roll-up of bars, and the live aggregator building exactly the same bars from ticks."""
+"""Candles: the roll-up of bars, and the live aggregators building exactly the same bars from ticks or 1m bars."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import TEST_PROFILES
-from markets.candles import CLOSE, TIME, VOLUME, Bar, CandleAggregator, bars_rollup
+from markets.candles import CLOSE, TIME, VOLUME, Bar, CandleAggregator, MinuteAggregator, bars_rollup
 from markets.sources.simulation import DAY, SimulatedExchange
 from markets.timeframes import TIMEFRAME_SECONDS
 
@@ -226,3 +226,117 @@ def test_aggregator_builds_only_its_timeframes():
     aggregator.add("BTC", 100.0, 1.0, T10 + 30)
 
     assert set(aggregator.bars_of("BTC")) == {"1m", "1h"}
+
+
+# --- MinuteAggregator: bars from the exchange's own 1m bars (Binance klines) ----------------------
+
+
+def imitated_minutes(start: int, minutes: int) -> tuple[list[Bar], object]:
+    """Closed 1m bars of the Binance imitation's BTCUSDT from ``start``, and the imitation's market."""
+    from markets.tests.binance_imitation import ImitatedSymbol
+    from markets.tests.binance_imitation.market import Market, decimal
+
+    market = Market(seed=3, origin=start)
+    market.add(ImitatedSymbol("BTC", 90000.0, 2e9))
+
+    def as_bar(t: int, interval: str) -> Bar:
+        o, h, lo, c, v = market.final("BTCUSDT", interval, t)
+        return Bar(t, *(float(decimal(x, 2)) for x in (o, h, lo, c)), float(decimal(v, 8)))
+
+    return [as_bar(start + 60 * k, "1m") for k in range(minutes)], as_bar
+
+
+def test_minute_aggregator_closes_every_timeframe_exactly_as_the_exchange_reports_it():
+    start = T10 - 2 * 3600 - 7 * 60  # 07:53: mid-way in every bucket size
+    minutes, exchange_bar = imitated_minutes(start, 6 * 60)
+    aggregator = MinuteAggregator()
+    closed = []
+    for minute in minutes:
+        half = Bar(minute.time, minute.open, minute.open, minute.open, minute.open, 0.0)
+        closed += aggregator.add_minute("BTC", half, final=False)  # updates while it forms do not count
+        closed += aggregator.add_minute("BTC", minute, final=True)
+
+    by_timeframe: dict[str, list[Bar]] = {}
+    for c in closed:
+        by_timeframe.setdefault(c.timeframe, []).append(c.bar)
+    assert by_timeframe["1m"] == minutes
+    for timeframe in ["5m", "15m", "1h", "4h"]:
+        seconds = TIMEFRAME_SECONDS[timeframe]
+        bars = by_timeframe[timeframe]
+        first_whole = -(-start // seconds) * seconds  # the partial first bucket closes too, with what it saw
+        whole = [b for b in bars if b.time >= first_whole]
+        assert [b.time for b in whole] == list(range(first_whole, whole[-1].time + 1, seconds))
+        for bar in whole:
+            wanted = exchange_bar(bar.time, timeframe)
+            assert (bar.time, bar.open, bar.high, bar.low, bar.close) == (
+                wanted.time,
+                wanted.open,
+                wanted.high,
+                wanted.low,
+                wanted.close,
+            )
+            assert bar.volume == pytest.approx(wanted.volume, rel=1e-12)
+
+
+def test_minute_aggregator_forming_bars_combine_the_closed_minutes_with_the_forming_one():
+    aggregator = MinuteAggregator()
+    aggregator.add_minute("BTC", Bar(T10, 100.0, 103.0, 99.0, 101.0, 2.0), final=True)
+    aggregator.add_minute("BTC", Bar(T10 + 60, 101.0, 101.5, 97.0, 98.0, 1.0), final=False)
+
+    bars = {tf: list(bar.as_dict().values()) for tf, bar in aggregator.bars_of("BTC").items()}
+    assert bars["1m"] == [T10 + 60, 101.0, 101.5, 97.0, 98.0, 1.0]
+    assert bars["5m"] == bars["1h"] == [T10, 100.0, 103.0, 97.0, 98.0, 3.0]
+    assert bars["1d"] == [MIDNIGHT, 100.0, 103.0, 97.0, 98.0, 3.0]
+
+
+def test_minute_aggregator_replaces_a_forming_minute_with_each_update():
+    aggregator = MinuteAggregator()
+    aggregator.add_minute("BTC", Bar(T10, 100.0, 100.0, 100.0, 100.0, 1.0), final=False)
+    aggregator.add_minute("BTC", Bar(T10, 100.0, 102.0, 100.0, 101.0, 3.0), final=False)
+
+    assert aggregator.bars_of("BTC")["5m"].as_dict() == {
+        "time": T10,
+        "open": 100.0,
+        "high": 102.0,
+        "low": 100.0,
+        "close": 101.0,
+        "volume": 3.0,  # the latest state, not the sum of the updates
+    }
+
+
+def test_minute_aggregator_closes_a_minute_whose_final_update_never_came():
+    aggregator = MinuteAggregator()
+    aggregator.add_minute("BTC", Bar(T10, 100.0, 101.0, 99.0, 100.5, 1.0), final=False)
+
+    closed = aggregator.add_minute("BTC", Bar(T10 + 60, 100.5, 100.5, 100.5, 100.5, 0.1), final=False)
+
+    assert [(c.timeframe, c.bar.time, c.bar.close) for c in closed] == [("1m", T10, 100.5)]
+
+
+def test_minute_aggregator_ignores_a_late_copy_of_a_closed_minute():
+    aggregator = MinuteAggregator()
+    aggregator.add_minute("BTC", Bar(T10, 100.0, 101.0, 99.0, 100.5, 1.0), final=True)
+
+    assert aggregator.add_minute("BTC", Bar(T10, 100.0, 101.0, 99.0, 100.5, 1.0), final=True) == []
+    assert aggregator.bars_of("BTC")["5m"].volume == 1.0
+
+
+def test_minute_aggregator_closes_the_bars_of_a_symbol_that_stopped_updating_after_a_grace():
+    aggregator = MinuteAggregator(grace=10)
+    aggregator.add_minute("BTC", Bar(T10 + 240, 100.0, 101.0, 99.0, 100.5, 1.0), final=False)
+
+    assert aggregator.close_due(T10 + 305) == []
+    closed = aggregator.close_due(T10 + 311)
+
+    assert sorted(c.timeframe for c in closed) == ["1m", "5m"]
+
+
+def test_minute_aggregator_restart_forgets_the_bars_and_ignores_earlier_minutes():
+    aggregator = MinuteAggregator()
+    aggregator.add_minute("BTC", Bar(T10, 100.0, 101.0, 99.0, 100.5, 1.0), final=False)
+    aggregator.restart({"BTC"}, until=T10 + 120)
+    aggregator.resume("BTC", "5m", Bar(T10, 100.0, 104.0, 98.0, 103.0, 5.0))
+
+    assert aggregator.add_minute("BTC", Bar(T10 + 60, 1.0, 1.0, 1.0, 1.0, 1.0), final=True) == []
+    aggregator.add_minute("BTC", Bar(T10 + 120, 103.0, 103.5, 102.0, 102.5, 0.5), final=False)
+    assert list(aggregator.bars_of("BTC")["5m"].as_dict().values()) == [T10, 100.0, 104.0, 98.0, 102.5, 5.5]

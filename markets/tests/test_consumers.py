@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from markets.consumers import notifications_group
-from markets.feed import PRICES_GROUP, Feed, candles_group
+from markets.feed import Feed, candles_group
 from scalpaiboard.routing import application
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -46,8 +46,8 @@ async def subscribe(communicator, **message) -> dict:
 
 async def broadcast(*tickers: dict) -> None:
     """Publish a batch the way the feed does."""
-    message = Feed(source=None).prices_message({t["symbol"]: t for t in tickers})
-    await get_channel_layer().group_send(PRICES_GROUP, message)
+    for group, message in Feed(source=None).prices_messages({t["symbol"]: t for t in tickers}).items():
+        await get_channel_layer().group_send(group, message)
 
 
 async def test_subscriber_receives_its_symbols_as_one_batch(coins):

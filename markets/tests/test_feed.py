@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -20,7 +21,7 @@ from markets.candles import TIME, bars_rollup
 from markets.feed import Feed
 from markets.models import Candle, Coin
 from markets.services import candles_array, coins_seed
-from markets.sources.base import MarketSource, Tick
+from markets.sources.base import BarUpdate, MarketSource, Resync, Tick
 from markets.sources.simulated import SimulatedSource
 from markets.timeframes import TIMEFRAME_SECONDS
 
@@ -151,8 +152,17 @@ async def test_prices_message_carries_each_ticker_as_json_of_the_websocket_contr
     ]
 
 
-async def test_prices_message_carries_each_ticker_as_an_html_fragment_for_pages(coins, listen):
+async def test_api_clients_group_carries_no_html(coins, listen):
     receive = await listen("prices")
+    await Feed(source=None).handle([tick("BTC", 90000.5, 30)])
+
+    message = await receive()
+
+    assert set(message) == {"type", "symbols", "json"}
+
+
+async def test_pages_group_gets_each_ticker_as_an_html_fragment(coins, listen):
+    receive = await listen("prices.html")
     feed = Feed(source=None)
 
     await feed.handle([tick("BTC", 90000.5, 30), tick("ETH", 3000.25, 30)])
@@ -164,7 +174,7 @@ async def test_prices_message_carries_each_ticker_as_an_html_fragment_for_pages(
 
 
 async def test_prices_fragment_marks_the_direction_of_the_move(coins, listen):
-    receive = await listen("prices")
+    receive = await listen("prices.html")
     feed = Feed(source=None, publish_interval=0)
     await feed.handle([tick("BTC", 90000.0, 30), tick("ETH", 3000.0, 30)])
     await receive()
@@ -321,6 +331,147 @@ async def test_bars_that_closed_while_the_database_was_down_are_stored_later(coi
     stored = await sync_to_async(list)(Candle.objects.filter(coin__symbol="BTC", timeframe="1m").values_list("close"))
     assert stored == [(100.0,)]
     assert snapshot.ticker_get("BTC")["ticker"]["price"] == 102.0
+
+
+def test_prices_fragment_formats_each_figure_for_the_page(coins):
+    feed = Feed(source=None)
+    ticker = {"symbol": "BTC", "price": 97000.5, "change24h": -1.234, "volume24h": 1.2e9, "high24h": 98000.0}
+    ticker |= {"low24h": 0.0000095, "market_cap": None, "ts": 1}
+
+    (html,) = feed.prices_messages({"BTC": ticker})["prices.html"]["html"]
+
+    assert html == (
+        '<span id="p-BTC" class="num price " hx-swap-oob="true">97,000.50</span>'
+        '<span id="c-BTC" class="num chg neg" hx-swap-oob="true">-1.23%</span>'
+        '<span id="h-BTC" class="num" hx-swap-oob="true">98,000.00</span>'
+        '<span id="l-BTC" class="num" hx-swap-oob="true">0.0000095000</span>'
+        '<span id="v-BTC" class="num" hx-swap-oob="true">1.20B</span>'
+        '<span id="m-BTC" class="num" hx-swap-oob="true">—</span>'
+    )
+
+
+# --- Writing behind the stream -----------------------------------------------------------------
+
+
+async def test_a_ticker_is_published_while_the_database_write_is_still_running(coins, listen, monkeypatch):
+    receive = await listen("prices")
+    release = threading.Event()
+    real_flush = markets.feed.market_flush
+
+    def slow_flush(**kwargs):
+        release.wait(5)
+        real_flush(**kwargs)
+
+    monkeypatch.setattr(markets.feed, "market_flush", slow_flush)
+    feed = Feed(source=None, publish_interval=0)
+
+    await feed.take([tick("BTC", 100.0, 1)])
+
+    assert json.loads((await receive())["json"][0])["price"] == 100.0
+    assert snapshot.ticker_get("BTC") is None  # the snapshot waits for the database
+    release.set()
+    await feed.flush()
+    assert snapshot.ticker_get("BTC")["ticker"]["price"] == 100.0
+
+
+async def test_batches_that_arrive_during_a_write_are_written_together(coins, monkeypatch):
+    calls = []
+    real_flush = markets.feed.market_flush
+
+    def counting_flush(**kwargs):
+        calls.append(sorted((s, t["price"]) for s, t in kwargs["tickers"].items()))
+        real_flush(**kwargs)
+
+    monkeypatch.setattr(markets.feed, "market_flush", counting_flush)
+    feed = Feed(source=None)
+    feed.write_interval = 0.3
+
+    await feed.take([tick("BTC", 100.0, 1)])  # written at once
+    await feed.take([tick("BTC", 101.0, 2), tick("ETH", 10.0, 2)])
+    await feed.take([tick("BTC", 102.0, 3)])
+    await asyncio.sleep(0.5)
+
+    assert calls == [[("BTC", 100.0)], [("BTC", 102.0), ("ETH", 10.0)]]
+    assert snapshot.ticker_get("BTC")["ticker"]["price"] == 102.0
+
+
+# --- Bars from the exchange (a source that streams its 1m bars: Binance) -------------------------
+
+
+class BarSource(MarketSource):
+    """A source that streams its own 1m bars; its history is a fixed set of 1m bars."""
+
+    name = "bars"
+    streams_bars = True
+
+    def __init__(self, history: dict[str, np.ndarray] | None = None):
+        self.bars = history or {}
+        self.history_calls = []
+
+    async def start(self, *, coins, recent_1m) -> None:
+        pass
+
+    async def ticks(self) -> AsyncIterator[list]:
+        yield []
+
+    def history(self, *, coins, last_bars, until):
+        self.history_calls.append(({c.symbol for c in coins}, until))
+        return {"1m": {s: b[b[:, TIME] < until] for s, b in self.bars.items()}}
+
+    def order_book(self, symbol, depth):
+        raise NotImplementedError
+
+    def recent_trades(self, symbol, limit):
+        raise NotImplementedError
+
+
+def update(symbol: str, minute: int, price: float, volume: float, *, final: bool = False, second: float = 30):
+    return BarUpdate(symbol, T10 + 60 * minute, price, price + 1, price - 1, price + 0.5, volume, final,
+                     int((T10 + 60 * minute + second) * 1000))  # fmt: skip
+
+
+async def test_bar_updates_drive_the_candles_and_tickers_do_not(coins):
+    feed = Feed(source=BarSource())
+
+    await feed.handle([tick("BTC", 555.0, 10, qty=9.0), update("BTC", 0, 100.0, 2.0)])
+    await feed.handle([update("BTC", 0, 100.0, 3.0, final=True, second=60.5), tick("BTC", 556.0, 61, qty=9.0)])
+
+    assert await sync_to_async(stored_minutes)("BTC") == [[T10, 100.0, 101.0, 99.0, 100.5, 3.0]]
+    bars = snapshot.ticker_get("BTC")
+    assert bars["ticker"]["price"] == 556.0
+    assert bars["bars"]["1h"] == {"time": T10, "open": 100.0, "high": 101.0, "low": 99.0, "close": 100.5, "volume": 3.0}
+
+
+async def test_bar_updates_publish_the_forming_bars_of_their_coin(coins, listen):
+    receive = await listen("candles.ETH")
+    feed = Feed(source=BarSource())
+
+    await feed.handle([update("ETH", 3, 10.0, 7.0)])
+
+    message = await receive()
+    assert message["bars"]["1m"]["volume"] == 7.0
+    assert message["bars"]["5m"]["time"] == T10
+
+
+async def test_a_resync_back_fills_the_missed_minutes_before_the_updates_that_follow(coins):
+    missed = np.array([[T10 + 60 * k, 100.0 + k, 101.0 + k, 99.0 + k, 100.5 + k, 1.0] for k in range(5)])
+    source = BarSource(history={"BTC": missed})
+    feed = Feed(source=source)
+    feed.resync_settle = 0.0
+    await feed.handle([update("BTC", 0, 50.0, 9.0)])  # a minute of the connection that dropped
+
+    await feed.handle(
+        [
+            Resync(frozenset({"BTC"}), T10 + 3 * 60 + 5),
+            update("BTC", 2, 77.0, 9.0, final=True),  # late: the back-fill has it
+            update("BTC", 3, 103.0, 0.5),
+        ]
+    )
+
+    assert source.history_calls == [({"BTC"}, T10 + 180)]
+    assert await sync_to_async(stored_minutes)("BTC") == missed[:3].tolist()
+    five = feed.aggregator.bars_of("BTC")["5m"].as_dict()
+    assert five == {"time": T10, "open": 100.0, "high": 104.0, "low": 99.0, "close": 103.5, "volume": 3.5}
 
 
 # --- Running -------------------------------------------------------------------------------

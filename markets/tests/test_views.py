@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from markets import snapshot
@@ -83,3 +85,24 @@ def test_trades_panel_explains_when_there_are_none(client, coins):
 def test_overview_partial_refreshes_the_cards(client, coins):
     html = client.get("/markets/overview").content.decode()
     assert html.startswith('<section id="overview"') and "SOL" in html
+
+
+def test_pages_poll_the_data_delay_notice(client, coins):
+    html = client.get("/").content.decode()
+    assert 'hx-get="/markets/feed-status"' in html
+
+
+def test_the_delay_notice_is_empty_while_the_data_is_current(client, coins):
+    now = int(time.time() * 1000)
+    snapshot.snapshot_store(tickers={}, bars={}, version=now, ts=now)
+    assert client.get("/markets/feed-status").content.decode().strip() == ""
+
+
+def test_the_delay_notice_says_how_far_behind_the_data_is(client, coins):
+    old = int((time.time() - 17) * 1000)
+    snapshot.snapshot_store(tickers={}, bars={}, version=old, ts=old)
+    assert "Data delayed 17 s" in client.get("/markets/feed-status").content.decode()
+
+
+def test_the_delay_notice_waits_for_the_first_data(client, db):
+    assert "Waiting for market data" in client.get("/markets/feed-status").content.decode()

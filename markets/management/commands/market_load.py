@@ -2,19 +2,28 @@
 
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from markets.services import coins_seed, history_extend
+from markets.services import coins_seed, coins_sync, history_extend
 from markets.sources import market_source
 
 
 class Command(BaseCommand):
-    help = "Create the seed coins that are missing and back-fill every coin's candles up to now."
+    help = (
+        "Create the coins that are missing (the seed file's, or the exchange's top MARKET_TOP_N with "
+        "MARKET_SOURCE=binance) and back-fill every coin's candles up to now."
+    )
 
     def handle(self, *args, **options):
         started = time.monotonic()
-        created = coins_seed()
-        bars = history_extend(source=market_source())
+        source = market_source()
+        listings = source.listings()
+        if listings is None:
+            created = coins_seed()
+        else:
+            created = len(coins_sync(listings=listings, top_n=settings.MARKET_TOP_N)[0])
+        bars = history_extend(source=source)
         if created or bars:
             self.stdout.write(
                 f"Market loaded: {created} new coins, {bars:,} candles in {time.monotonic() - started:.1f} s."
