@@ -1,15 +1,17 @@
-"""Market pages: the dashboard (one view for the page and its HTMX table), the coin page."""
+"""Market pages: the dashboard (one view for the page and its HTMX table), the coin page, the
+analysis page (one view for the page and its HTMX summary)."""
 
 from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from markets.analysis.selectors import analysis_for
 from markets.filters import CoinFilter
 from markets.models import Coin
-from markets.selectors import coin_get, coin_queryset, market_overview, orderbook_for, trades_for
+from markets.selectors import coin_get, coin_queryset, feed_status, market_overview, orderbook_for, trades_for
 from markets.sources.base import SourceUnavailable
 from markets.timeframes import TIMEFRAME_SECONDS
 
@@ -42,6 +44,13 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+def feed_delay(request: HttpRequest) -> HttpResponse:
+    """The "data delayed N s" notice every page polls: empty while the market data is current."""
+    status = feed_status()
+    return render(request, "markets/_feed_status.html", {"feed": status, "behind": status["status"] != "ok"})
+
+
+@require_GET
 def coin_detail(request: HttpRequest, symbol: str) -> HttpResponse:
     coin = _coin_or_404(symbol)
     timeframe = request.GET.get("timeframe", "1m")
@@ -50,6 +59,29 @@ def coin_detail(request: HttpRequest, symbol: str) -> HttpResponse:
     return render(
         request, "markets/coin_detail.html", {"coin": coin, "timeframe": timeframe, "timeframes": TIMEFRAME_SECONDS}
     )
+
+
+@require_GET
+def coin_analysis(request: HttpRequest, symbol: str) -> HttpResponse:
+    """Chart with indicators, levels and patterns beside the technical summary; an HTMX request for
+    the summary (every few seconds, and on a timeframe switch) gets only the summary."""
+    coin = _coin_or_404(symbol)
+    timeframe = request.GET.get("timeframe", "1h")
+    if timeframe not in TIMEFRAME_SECONDS:
+        timeframe = "1h"
+    context = {"coin": coin, "timeframe": timeframe, "analysis": analysis_for(coin=coin, timeframe=timeframe)}
+    if request.htmx and request.htmx.target == "analysis-summary":
+        return render(request, "markets/_analysis_summary.html", context)
+    return render(request, "markets/analysis.html", {**context, "timeframes": TIMEFRAME_SECONDS})
+
+
+@require_GET
+def analysis_home(request: HttpRequest) -> HttpResponse:
+    """The menu's Analysis entry: the analysis page of the top-ranked coin."""
+    coin = coin_queryset().only("symbol").first()
+    if coin is None:
+        return redirect("markets:dashboard")
+    return redirect("markets:coin-analysis", symbol=coin.symbol)
 
 
 @require_GET

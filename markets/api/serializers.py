@@ -1,4 +1,4 @@
-"""Serializers of the markets API: coins out, query parameters in."""
+"""Serializers of the markets API: coins and analyses out, query parameters in."""
 
 from __future__ import annotations
 
@@ -9,6 +9,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from markets.analysis.params import (
+    BOUNDS,
+    DEFAULT_BARS,
+    DEFAULT_PARAMS,
+    HISTORY_BARS,
+    MAX_MOVING_AVERAGES,
+    AnalysisParams,
+)
+from markets.analysis.patterns import CONFIDENCE_THRESHOLD, PATTERN_KINDS
 from markets.models import Coin
 from markets.timeframes import TIMEFRAME_SECONDS
 
@@ -101,3 +110,210 @@ class TradeSerializer(serializers.Serializer):
     qty = serializers.FloatField()
     side = serializers.ChoiceField(choices=["buy", "sell"], help_text="The taker's side.")
     ts = serializers.IntegerField(help_text="Unix milliseconds.")
+
+
+# --- technical analysis ------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CommaSeparatedField(serializers.Field):
+    """A list given as comma-separated values (``9,21,50``), each checked by ``child``; repeats dropped."""
+
+    default_error_messages = {
+        "empty": "Give at least one value, separated by commas.",
+        "too_many": "Give at most {max_items} values.",
+    }
+
+    def __init__(self, *, child: serializers.Field, max_items: int, **kwargs):
+        super().__init__(**kwargs)
+        self.child, self.max_items = child, max_items
+
+    def to_internal_value(self, data) -> list:
+        items = [part.strip() for part in str(data).split(",") if part.strip()]
+        if not items:
+            self.fail("empty")
+        if len(items) > self.max_items:
+            self.fail("too_many", max_items=self.max_items)
+        values = []
+        for item in items:
+            try:
+                value = self.child.run_validation(item)
+            except serializers.ValidationError as error:
+                raise serializers.ValidationError([f"{item}: {message}" for message in error.detail]) from None
+            if value not in values:
+                values.append(value)
+        return values
+
+    def to_representation(self, value: list) -> str:
+        return ",".join(map(str, value))
+
+
+def _analysis_param(name: str, help_text: str) -> serializers.Field:
+    """A field for one analysis parameter, bounded as ``markets.analysis.params.BOUNDS`` says."""
+    low, high = BOUNDS[name]
+    default = getattr(DEFAULT_PARAMS, name)
+    if isinstance(default, tuple):
+        child = serializers.IntegerField(min_value=low, max_value=high)
+        return CommaSeparatedField(
+            child=child, max_items=MAX_MOVING_AVERAGES, default=list(default), help_text=f"{help_text} ({low}-{high})"
+        )
+    field = serializers.FloatField if isinstance(default, float) else serializers.IntegerField
+    return field(min_value=low, max_value=high, default=default, help_text=f"{help_text} ({low}-{high}).")
+
+
+class PatternQuerySerializer(serializers.Serializer):
+    timeframe = serializers.ChoiceField(choices=list(TIMEFRAME_SECONDS), default="1h")
+    min_confidence = serializers.FloatField(
+        min_value=0, max_value=1, default=CONFIDENCE_THRESHOLD, help_text="Patterns at least this confident (0-1)."
+    )
+    bars = serializers.IntegerField(
+        min_value=HISTORY_BARS[0], max_value=HISTORY_BARS[1], default=DEFAULT_BARS, help_text="Closed bars analysed."
+    )
+
+
+class AnalysisQuerySerializer(serializers.Serializer):
+    timeframe = serializers.ChoiceField(choices=list(TIMEFRAME_SECONDS), default="1h")
+    timeframes = CommaSeparatedField(
+        child=serializers.ChoiceField(choices=list(TIMEFRAME_SECONDS)),
+        max_items=len(TIMEFRAME_SECONDS),
+        required=False,
+        help_text="Several timeframes at once, e.g. 1h,4h,1d (instead of timeframe).",
+    )
+    series = serializers.BooleanField(default=False, help_text="Add the bars and every series, for charting.")
+    bars = serializers.IntegerField(
+        min_value=HISTORY_BARS[0], max_value=HISTORY_BARS[1], default=DEFAULT_BARS, help_text="Closed bars analysed."
+    )
+    rsi_length = _analysis_param("rsi_length", "RSI length")
+    macd_fast = _analysis_param("macd_fast", "MACD fast EMA length")
+    macd_slow = _analysis_param("macd_slow", "MACD slow EMA length")
+    macd_signal = _analysis_param("macd_signal", "MACD signal line length")
+    bb_length = _analysis_param("bb_length", "Bollinger bands length")
+    bb_std = _analysis_param("bb_std", "Bollinger bands width in standard deviations")
+    sma = _analysis_param("sma", "SMA lengths, comma-separated")
+    ema = _analysis_param("ema", "EMA lengths, comma-separated")
+    atr_length = _analysis_param("atr_length", "ATR length")
+    stoch_k = _analysis_param("stoch_k", "Stochastic %K length")
+    stoch_d = _analysis_param("stoch_d", "Stochastic %D smoothing")
+    stoch_smooth = _analysis_param("stoch_smooth", "Stochastic %K smoothing")
+    volume_sma = _analysis_param("volume_sma", "Volume SMA length")
+    swing_window = _analysis_param("swing_window", "Swing levels: bars each side of a swing high or low")
+    level_tolerance = _analysis_param("level_tolerance", "Swing levels: cluster width in ATRs")
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["macd_fast"] >= attrs["macd_slow"]:
+            raise serializers.ValidationError({"macd_fast": [f"Must be less than macd_slow ({attrs['macd_slow']})."]})
+        if "timeframes" in attrs and "timeframe" in self.initial_data:
+            raise serializers.ValidationError({"timeframes": ["Give timeframe or timeframes, not both."]})
+        return attrs
+
+    @staticmethod
+    def analysis_params(attrs: dict) -> AnalysisParams:
+        """The validated parameters as the analysis takes them."""
+        values = {name: attrs[name] for name in BOUNDS}
+        return AnalysisParams(**{**values, "sma": tuple(values["sma"]), "ema": tuple(values["ema"])})
+
+
+class ScreenerQuerySerializer(serializers.Serializer):
+    timeframe = serializers.ChoiceField(choices=list(TIMEFRAME_SECONDS), default="1h")
+    rsi_below = serializers.FloatField(min_value=0, max_value=100, required=False, help_text="Latest RSI (14) under.")
+    rsi_above = serializers.FloatField(min_value=0, max_value=100, required=False, help_text="Latest RSI (14) over.")
+    pattern = serializers.ChoiceField(choices=list(PATTERN_KINDS), required=False, help_text="A live chart pattern.")
+    min_confidence = serializers.FloatField(
+        min_value=0, max_value=1, default=CONFIDENCE_THRESHOLD, help_text="Confidence the pattern needs (0-1)."
+    )
+    min_volume = serializers.FloatField(
+        min_value=0, max_value=1e15, required=False, help_text="24h quote (USDT) volume at least."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        below, above = attrs.get("rsi_below"), attrs.get("rsi_above")
+        if below is not None and above is not None and above >= below:
+            raise serializers.ValidationError({"rsi_above": [f"Must be less than rsi_below ({below:g})."]})
+        return attrs
+
+
+class IndicatorValueSerializer(serializers.Serializer):
+    value = serializers.JSONField(help_text="A number, an object of numbers (MACD, bands, stochastic) or null.")
+    reason = serializers.CharField(required=False, help_text="Why the value is null, e.g. 'needs 201 closed bars'.")
+
+
+class SignalSerializer(serializers.Serializer):
+    indicator = serializers.CharField()
+    signal = serializers.ChoiceField(choices=["buy", "sell", "neutral"])
+    reason = serializers.CharField()
+    votes = serializers.BooleanField(help_text="Whether it counts towards the verdict (ATR and volume do not).")
+
+
+class SummarySerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=["strong_buy", "buy", "neutral", "sell", "strong_sell"])
+    score = serializers.FloatField(help_text="(buy - sell) / voting signals, -1 to 1.")
+    buy = serializers.IntegerField()
+    sell = serializers.IntegerField()
+    neutral = serializers.IntegerField()
+    signals = SignalSerializer(many=True)
+
+
+class SuggestionSerializer(serializers.Serializer):
+    text = serializers.CharField(help_text="e.g. 'RSI is 72: be told when it falls back below 70?'")
+    condition = serializers.JSONField(help_text="{indicator, operator, value, timeframe}: what an alert would watch.")
+
+
+class AnalysisSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    timeframe = serializers.CharField()
+    time = serializers.IntegerField(allow_null=True, help_text="Open time of the latest bar, Unix seconds.")
+    forming = serializers.BooleanField(help_text="Whether the latest bar is the forming one (values move with it).")
+    closed_bars = serializers.IntegerField(help_text="Closed bars the indicators were computed over.")
+    closed_time = serializers.IntegerField(allow_null=True, help_text="Open time of the last closed bar.")
+    price = serializers.FloatField(allow_null=True, help_text="Close of the latest bar.")
+    indicators = serializers.DictField(child=IndicatorValueSerializer())
+    levels = serializers.JSONField(help_text="pivots (previous day/week/month), support and resistance swing levels.")
+    summary = SummarySerializer()
+    suggestions = SuggestionSerializer(many=True)
+    params = serializers.JSONField()
+    series = serializers.DictField(
+        child=serializers.ListField(child=serializers.FloatField(allow_null=True)),
+        required=False,
+        help_text="With series=true: time, open, high, low, close, volume and every indicator series, aligned.",
+    )
+
+
+class AnalysesSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    timeframes = serializers.DictField(child=AnalysisSerializer(), help_text="With timeframes=: one per timeframe.")
+
+
+class PatternSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=list(PATTERN_KINDS))
+    direction = serializers.ChoiceField(choices=["bullish", "bearish", "neutral"])
+    confidence = serializers.FloatField()
+    start_time = serializers.IntegerField()
+    end_time = serializers.IntegerField()
+    points = serializers.ListField(child=serializers.JSONField(), help_text="[time, price, label] key points.")
+    breakout = serializers.FloatField()
+    target = serializers.FloatField(help_text="The measured move from the breakout.")
+
+
+class PatternsSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    timeframe = serializers.CharField()
+    min_confidence = serializers.FloatField()
+    patterns = PatternSerializer(many=True)
+
+
+class ScreenerRowSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    name = serializers.CharField()
+    rank = serializers.IntegerField()
+    price = serializers.FloatField(allow_null=True)
+    change24h = serializers.FloatField()
+    volume24h = serializers.FloatField()
+    rsi = serializers.FloatField(allow_null=True)
+    verdict = serializers.CharField()
+    patterns = PatternSerializer(many=True)
+
+
+class ScreenerSerializer(serializers.Serializer):
+    timeframe = serializers.CharField()
+    count = serializers.IntegerField()
+    results = ScreenerRowSerializer(many=True)

@@ -1,27 +1,38 @@
-"""The markets API: coins with filters and ordering, candles, order book, trades."""
+"""The markets API: coins with filters and ordering, candles, order book, trades, technical
+analysis, chart patterns and the screener."""
 
 from __future__ import annotations
 
+import time
 from functools import wraps
 from urllib.parse import urlencode
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from markets.analysis.selectors import analyses_for, analysis_for, coins_screen, patterns_for
 from markets.api.serializers import (
+    AnalysesSerializer,
+    AnalysisQuerySerializer,
+    AnalysisSerializer,
     CandleQuerySerializer,
     CandleSerializer,
     CoinSerializer,
     OrderBookQuerySerializer,
     OrderBookSerializer,
+    PatternQuerySerializer,
+    PatternsSerializer,
+    ScreenerQuerySerializer,
+    ScreenerSerializer,
     TradeQuerySerializer,
     TradeSerializer,
 )
@@ -80,12 +91,58 @@ class CoinViewSet(viewsets.ReadOnlyModelViewSet):
         params = self.query(TradeQuerySerializer, request)
         return Response(trades_for(symbol=self.get_object().symbol, **params))
 
+    @extend_schema(
+        parameters=[AnalysisQuerySerializer],
+        responses=PolymorphicProxySerializer("AnalysisOrAnalyses", [AnalysisSerializer, AnalysesSerializer], None),
+    )
+    @action(detail=True)
+    def analysis(self, request: Request, symbol: str) -> Response:
+        """Every indicator's latest value, support and resistance, the technical summary and alert
+        suggestions, at the forming bar. A value is null with a reason when the history is too short.
+        ``series=true`` adds the series for charting; ``timeframes=1h,4h,1d`` answers for several."""
+        query = self.query(AnalysisQuerySerializer, request)
+        coin = self.get_object()
+        options = {"bars": query["bars"], "params": AnalysisQuerySerializer.analysis_params(query)}
+        if "timeframes" in query:
+            found = analyses_for(coin=coin, timeframes=query["timeframes"], series=query["series"], **options)
+            return Response({"symbol": coin.symbol, "timeframes": found})
+        return Response(analysis_for(coin=coin, timeframe=query["timeframe"], series=query["series"], **options))
+
+    @extend_schema(parameters=[PatternQuerySerializer], responses=PatternsSerializer)
+    @action(detail=True)
+    def patterns(self, request: Request, symbol: str) -> Response:
+        """Chart patterns live at the last closed bar, with their key points, breakout and target."""
+        query = self.query(PatternQuerySerializer, request)
+        coin = self.get_object()
+        found = patterns_for(coin=coin, **query)
+        return Response(
+            {
+                "symbol": coin.symbol,
+                "timeframe": query["timeframe"],
+                "min_confidence": query["min_confidence"],
+                "patterns": found,
+            }
+        )
+
+
+class ScreenerView(APIView):
+    """Coins whose latest RSI, live chart patterns and 24h volume match, by rank."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[ScreenerQuerySerializer], responses=ScreenerSerializer)
+    def get(self, request: Request) -> Response:
+        query = CoinViewSet.query(ScreenerQuerySerializer, request)
+        rows = coins_screen(**query)
+        return Response({"timeframe": query["timeframe"], "count": len(rows), "results": rows})
+
 
 def versioned_cache(view, *, timeout: int = 10):
     """Serve a GET from the cache while the market has not changed.
 
     Keys carry the feed's version, which moves after each write of fresh prices, so a cached
     response is never older than the database; clients polling the same list share one query.
+    When the version moves, one request renders the new response and the others wait for it.
     """
 
     @wraps(view)
@@ -94,12 +151,29 @@ def versioned_cache(view, *, timeout: int = 10):
             return view(request, *args, **kwargs)
         key = f"api:{market_version()}:{request.path}?{urlencode(sorted(request.GET.lists()), doseq=True)}"
         body = cache.get(key)
+        rendering = f"{key}:rendering"
+        if body is None and not cache.add(rendering, 1, timeout=5):
+            body = _rendered_by_another(key)
         if body is not None:
             return HttpResponse(body, content_type="application/json")
-        response = view(request, *args, **kwargs)
-        if response.status_code == 200:
-            response.render()
-            cache.set(key, response.content, timeout)
+        try:
+            response = view(request, *args, **kwargs)
+            if response.status_code == 200:
+                response.render()
+                cache.set(key, response.content, timeout)
+        finally:
+            cache.delete(rendering)
         return response
 
     return cached
+
+
+def _rendered_by_another(key: str, *, wait: float = 0.5) -> bytes | None:
+    """The body another request is rendering, if it lands within ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        time.sleep(0.005)
+        body = cache.get(key)
+        if body is not None:
+            return body
+    return None

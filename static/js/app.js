@@ -10,6 +10,15 @@
     if (socket) socket.send(JSON.stringify(message));
   }
 
+  // Other page scripts (the analysis chart) follow candles through this page's one socket.
+  window.scalpaiboardLive = {
+    addCandleHandler(handler) {
+      candleHandlers.add(handler);
+      if (socket) handler.subscribe();
+    },
+    send: send,
+  };
+
   // --- Which symbols this page shows: subscribe to exactly those ---------------------------
   function visibleSymbols() {
     const symbols = new Set();
