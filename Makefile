@@ -52,6 +52,10 @@ format: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/api_coins.py
 	$(PY) bench/ws_latency.py
+	$(PY) bench/analysis.py
+	$(PY) bench/patterns.py
+	$(PY) bench/binance_backfill.py
+	$(PY) bench/binance_feed.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) var
