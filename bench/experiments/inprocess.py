@@ -9,7 +9,7 @@ often the coins list is rendered per market version (the feed bumps the version 
 the cached list should be rendered about once per version).
 
     .venv/bin/python bench/experiments/inprocess.py
-    .venv/bin/python bench/experiments/inprocess.py scalpaiboard.asgi bench.experiments.sync_middleware_chain
+    .venv/bin/python bench/experiments/inprocess.py scalpaiboard.asgi some.other.module
 """
 
 from __future__ import annotations
