@@ -432,7 +432,7 @@ def report(args, results: list[dict], dead: list[str], probe: PublishProbe, back
     print(table(["run: stage", "batches", "p50", "p90", "max"], rows))
     if probe.sizes:
         print(
-            f"group message on Redis: {statistics.median(probe.sizes):,.0f} bytes (msgpack, JSON + HTML parts); "
+            f"group message on Redis ('prices', JSON): {statistics.median(probe.sizes):,.0f} bytes (msgpack); "
             f"probe decode errors: {probe.errors}"
         )
     print()

@@ -13,7 +13,8 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from markets.feed import PAGES_GROUP, PRICES_GROUP, candles_group
+from markets.fanout import batch_text, price_fanout
+from markets.feed import candles_group
 from markets.selectors import coin_symbols
 from markets.timeframes import TIMEFRAME_SECONDS
 from scalpaiboard.metrics import WEBSOCKETS
@@ -32,18 +33,15 @@ class MarketConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
         self.html = query.get("format", ["json"])[0] == "html"
-        self.prices_group = PAGES_GROUP if self.html else PRICES_GROUP
         self.symbols: set[str] = set()
         self.all_symbols = False
         self.candle_streams: dict[str, set[str]] = {}  # symbol -> timeframes
-        self.in_prices_group = False
         await self.accept()
         WEBSOCKETS.inc()
 
     async def disconnect(self, code: int) -> None:
         WEBSOCKETS.dec()
-        if self.in_prices_group:
-            await self.channel_layer.group_discard(self.prices_group, self.channel_name)
+        price_fanout(self.channel_layer).discard(self)
         for symbol in self.candle_streams:
             await self.channel_layer.group_discard(candles_group(symbol), self.channel_name)
         user = self.scope.get("user")
@@ -109,11 +107,18 @@ class MarketConsumer(AsyncWebsocketConsumer):
         return wanted & known, wanted - known
 
     async def follow_prices(self, follow: bool) -> None:
-        if follow and not self.in_prices_group:
-            await self.channel_layer.group_add(self.prices_group, self.channel_name)
-        elif not follow and self.in_prices_group:
-            await self.channel_layer.group_discard(self.prices_group, self.channel_name)
-        self.in_prices_group = follow
+        fanout = price_fanout(self.channel_layer)
+        if follow:
+            await fanout.add(self)
+        else:
+            fanout.discard(self)
+
+    def prices_text(self, symbols: list[str], parts: list[str], everything: str) -> str | None:
+        """What this socket is sent of a batch (in its format): all of it, its coins, or nothing."""
+        if self.all_symbols:
+            return everything
+        mine = [p for s, p in zip(symbols, parts, strict=True) if s in self.symbols]
+        return batch_text(mine, html=self.html) if mine else None
 
     async def change_candles(self, message: dict, subscribe: bool) -> None:
         symbol, timeframe = message.get("symbol"), message.get("timeframe")
@@ -151,26 +156,13 @@ class MarketConsumer(AsyncWebsocketConsumer):
         """Forward group messages straight away; only client messages may touch the database.
 
         Channels closes stale database connections before every handler, a hop to the sync
-        thread: for a batch fanned out to a thousand sockets, a thousand hops in a row.
+        thread: for a message fanned out to a thousand sockets, a thousand hops in a row.
+        (Prices do not come this way at all: see markets.fanout.)
         """
         handler = self.GROUP_HANDLERS.get(message["type"])
         if handler is None:
             return await super().dispatch(message)
         await handler(self, message)
-
-    async def prices_batch(self, event: dict) -> None:
-        """Forward the subscribed part of a coalesced batch: one message, however many coins."""
-        parts = event["html"] if self.html else event["json"]
-        if not self.all_symbols:
-            parts = [p for s, p in zip(event["symbols"], parts, strict=True) if s in self.symbols]
-        if not parts:
-            return
-        if self.html:
-            await self.send(text_data="".join(parts))
-        elif len(parts) == 1:
-            await self.send(text_data=parts[0])
-        else:
-            await self.send(text_data='{"type":"tickers","data":[' + ",".join(parts) + "]}")
 
     async def candles_update(self, event: dict) -> None:
         for timeframe in self.candle_streams.get(event["symbol"], ()):
@@ -185,7 +177,6 @@ class MarketConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(payload))
 
     GROUP_HANDLERS = {
-        "prices.batch": prices_batch,
         "candles.update": candles_update,
         "notification.message": notification_message,
     }
