@@ -13,8 +13,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from markets.fanout import batch_text, price_fanout
-from markets.feed import candles_group
+from markets.fanout import batch_text, live_fanout
 from markets.selectors import coin_symbols
 from markets.timeframes import TIMEFRAME_SECONDS
 from scalpaiboard.metrics import WEBSOCKETS
@@ -41,9 +40,9 @@ class MarketConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         WEBSOCKETS.dec()
-        price_fanout(self.channel_layer).discard(self)
-        for symbol in self.candle_streams:
-            await self.channel_layer.group_discard(candles_group(symbol), self.channel_name)
+        fanout = live_fanout(self.channel_layer)
+        fanout.unfollow_prices(self)
+        fanout.unfollow_candles(self)
         user = self.scope.get("user")
         if user is not None and user.is_authenticated:
             await self.channel_layer.group_discard(notifications_group(user.pk), self.channel_name)
@@ -107,11 +106,11 @@ class MarketConsumer(AsyncWebsocketConsumer):
         return wanted & known, wanted - known
 
     async def follow_prices(self, follow: bool) -> None:
-        fanout = price_fanout(self.channel_layer)
+        fanout = live_fanout(self.channel_layer)
         if follow:
-            await fanout.add(self)
+            await fanout.follow_prices(self)
         else:
-            fanout.discard(self)
+            fanout.unfollow_prices(self)
 
     def prices_text(self, symbols: list[str], parts: list[str], everything: str) -> str | None:
         """What this socket is sent of a batch (in its format): all of it, its coins, or nothing."""
@@ -130,14 +129,15 @@ class MarketConsumer(AsyncWebsocketConsumer):
         if not known:
             raise ProtocolError(f"unknown symbol: {symbol.strip().upper()}")
         symbol = known.pop()
-        streams = self.candle_streams.get(symbol, set())
-        if subscribe and not streams:
-            await self.channel_layer.group_add(candles_group(symbol), self.channel_name)
+        streams = self.candle_streams.setdefault(symbol, set())
         (streams.add if subscribe else streams.discard)(timeframe)
-        if streams:
-            self.candle_streams[symbol] = streams
-        elif self.candle_streams.pop(symbol, None) is not None:
-            await self.channel_layer.group_discard(candles_group(symbol), self.channel_name)
+        if not streams:
+            del self.candle_streams[symbol]
+        fanout = live_fanout(self.channel_layer)
+        if self.candle_streams:
+            await fanout.follow_candles(self)
+        else:
+            fanout.unfollow_candles(self)
         await self.send_json(
             {"type": "subscribed", "channel": "candles", "symbol": symbol, "timeframes": sorted(streams)}
         )
@@ -152,34 +152,11 @@ class MarketConsumer(AsyncWebsocketConsumer):
 
     # --- group messages -------------------------------------------------------------------
 
-    async def dispatch(self, message: dict) -> None:
-        """Forward group messages straight away; only client messages may touch the database.
-
-        Channels closes stale database connections before every handler, a hop to the sync
-        thread: for a message fanned out to a thousand sockets, a thousand hops in a row.
-        (Prices do not come this way at all: see markets.fanout.)
-        """
-        handler = self.GROUP_HANDLERS.get(message["type"])
-        if handler is None:
-            return await super().dispatch(message)
-        await handler(self, message)
-
-    async def candles_update(self, event: dict) -> None:
-        for timeframe in self.candle_streams.get(event["symbol"], ()):
-            bar = event["bars"].get(timeframe)
-            if bar:
-                await self.send_json({"type": "candle", "symbol": event["symbol"], "timeframe": timeframe, **bar})
-
     async def notification_message(self, event: dict) -> None:
         await self.send_json({"type": "notification", **event["notification"]})
 
     async def send_json(self, payload: dict) -> None:
         await self.send(text_data=json.dumps(payload))
-
-    GROUP_HANDLERS = {
-        "candles.update": candles_update,
-        "notification.message": notification_message,
-    }
 
 
 def notifications_group(user_id) -> str:

@@ -4,7 +4,7 @@ Per batch of ticks it updates the forming bar of every timeframe and publishes o
 message to the "prices" group (JSON) and one to "prices.html" (HTML fragments for pages).
 Behind it, at most every WRITE_INTERVAL and covering every batch applied meanwhile, it writes
 the coins' 24h figures and the closed bars to the database in bulk, then stores the snapshot in
-the cache and publishes each coin's forming bars to its "candles.<SYMBOL>" group. It runs alone
+the cache and publishes the forming bars of the coins that moved to the "candles" group. It runs alone
 as ``manage.py run_feed`` or inside the server (embedded mode).
 
 A source that streams its own 1m bars (Binance) drives the candles with them instead of the
@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterator
 
 import orjson
 from asgiref.sync import sync_to_async
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 PRICES_GROUP = "prices"  # tickers as JSON, for API clients
 PAGES_GROUP = "prices.html"  # the same tickers as HTML fragments, for pages (a smaller message each)
+CANDLES_GROUP = "candles"  # the forming bars of every timeframe of the coins that moved
 MAX_UNSAVED_BARS = 100_000  # a day of closed bars for about 150 coins, kept through a database outage
 UNIVERSE_REFRESH_SECONDS = 300.0  # how often a listing source's coins are re-read
 # The database and the snapshot follow the published prices at most this far behind: what
@@ -47,10 +49,6 @@ WRITE_INTERVAL = 0.5
 # exchange has surely finished the minute that just closed before asking for it.
 RESYNC_SETTLE_SECONDS = 2.0
 DAY = 86400
-
-
-def candles_group(symbol: str) -> str:
-    return f"candles.{symbol}"
 
 
 class Feed:
@@ -329,30 +327,28 @@ class Feed:
         pending, self.pending = self.pending, {}
         self.last_publish = time.monotonic()
         if pending:
-            for group, message in self.prices_messages(pending).items():
+            # API clients' JSON first: pages' HTML takes longer to build and is not in its way.
+            for group, message in self.prices_messages(pending):
                 await self.layer.group_send(group, message)
 
-    def prices_messages(self, tickers: dict[str, dict]) -> dict[str, dict]:
-        """One message per group: each ticker as a JSON fragment (API clients) or as an HTML
-        fragment (pages). Separate groups, so that no consumer decodes the half it never sends."""
-        json_parts, html_parts = [], []
+    def prices_messages(self, tickers: dict[str, dict]) -> Iterator[tuple[str, dict]]:
+        """One message per group, JSON fragments (API clients) first, then HTML fragments (pages).
+        Separate groups, so that no consumer decodes the half it never sends."""
+        symbols = list(tickers)
+        json_parts = [orjson.dumps(_public(ticker)).decode() for ticker in tickers.values()]
+        yield PRICES_GROUP, {"type": "prices.batch", "symbols": symbols, "json": json_parts}
+        html_parts = []
         for symbol, ticker in tickers.items():
             previous = self.previous_prices.get(symbol, ticker["price"])
             self.previous_prices[symbol] = ticker["price"]
-            json_parts.append(orjson.dumps(_public(ticker)).decode())
             direction = "up" if ticker["price"] > previous else "down" if ticker["price"] < previous else ""
             html_parts.append(ticker_fragment(ticker, direction))
-        symbols = list(tickers)
-        return {
-            PRICES_GROUP: {"type": "prices.batch", "symbols": symbols, "json": json_parts},
-            PAGES_GROUP: {"type": "prices.batch", "symbols": symbols, "html": html_parts},
-        }
+        yield PAGES_GROUP, {"type": "prices.batch", "symbols": symbols, "html": html_parts}
 
     async def publish_candles(self, bars: dict[str, dict]) -> None:
-        for symbol, by_timeframe in bars.items():
-            await self.layer.group_send(
-                candles_group(symbol), {"type": "candles.update", "symbol": symbol, "bars": by_timeframe}
-            )
+        """One message for every coin whose bars moved (each server process picks its sockets' streams)."""
+        if bars:
+            await self.layer.group_send(CANDLES_GROUP, {"type": "candles.update", "bars": bars})
 
 
 def _public(ticker: dict) -> dict:

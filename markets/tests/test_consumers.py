@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from markets.consumers import notifications_group
-from markets.feed import Feed, candles_group
+from markets.feed import CANDLES_GROUP, Feed
 from scalpaiboard.routing import application
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -46,7 +46,7 @@ async def subscribe(communicator, **message) -> dict:
 
 async def broadcast(*tickers: dict) -> None:
     """Publish a batch the way the feed does."""
-    for group, message in Feed(source=None).prices_messages({t["symbol"]: t for t in tickers}).items():
+    for group, message in Feed(source=None).prices_messages({t["symbol"]: t for t in tickers}):
         await get_channel_layer().group_send(group, message)
 
 
@@ -165,15 +165,13 @@ async def test_candle_subscription_receives_the_forming_bar_of_its_timeframe(coi
     bar = {"time": 1_795_000_200, "open": 1.0, "high": 2.0, "low": 0.5, "close": 1.5, "volume": 10.0}
     other = {**bar, "time": 1_795_000_260}
     await get_channel_layer().group_send(
-        candles_group("ETH"), {"type": "candles.update", "symbol": "ETH", "bars": {"5m": bar, "1m": other}}
+        CANDLES_GROUP, {"type": "candles.update", "bars": {"ETH": {"5m": bar, "1m": other}, "BTC": {"5m": bar}}}
     )
     assert await ws.receive_json_from() == {"type": "candle", "symbol": "ETH", "timeframe": "5m", **bar}
     assert await ws.receive_nothing(timeout=0.2)
     await ws.send_json_to({"action": "unsubscribe", "channel": "candles", "symbol": "ETH", "timeframe": "5m"})
     assert (await ws.receive_json_from())["timeframes"] == []
-    await get_channel_layer().group_send(
-        candles_group("ETH"), {"type": "candles.update", "symbol": "ETH", "bars": {"5m": bar}}
-    )
+    await get_channel_layer().group_send(CANDLES_GROUP, {"type": "candles.update", "bars": {"ETH": {"5m": bar}}})
     assert await ws.receive_nothing(timeout=0.2)
     await ws.disconnect()
 

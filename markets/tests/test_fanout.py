@@ -1,4 +1,4 @@
-"""The per-process fan-out of live prices: one group membership, every socket served."""
+"""The per-process fan-out of live data: one membership of each group, every socket served."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ import json
 import pytest
 from channels.layers import get_channel_layer
 
-from markets.fanout import PriceFanout, batch_text
-from markets.feed import PAGES_GROUP, PRICES_GROUP
+from markets.fanout import LiveFanout, batch_text
+from markets.feed import CANDLES_GROUP, PAGES_GROUP, PRICES_GROUP
 
 
 class Follower:
     """A socket as the fan-out sees it: a format, a choice of coins, a send."""
 
-    def __init__(self, *, symbols=None, html=False, broken=False):
+    def __init__(self, *, symbols=None, html=False, broken=False, candles=None):
         self.html, self.symbols, self.broken = html, symbols, broken
+        self.candle_streams = candles or {}
         self.received: list[str] = []
 
     def prices_text(self, symbols, parts, everything):
@@ -36,7 +37,7 @@ def batch(*symbols: str) -> dict:
     return {"type": "prices.batch", "symbols": list(symbols), "json": parts}
 
 
-async def published(fanout: PriceFanout, message: dict, group: str = PRICES_GROUP) -> None:
+async def published(fanout: LiveFanout, message: dict, group: str = PRICES_GROUP) -> None:
     """Publish like the feed, and give the fan-out time to serve it (Redis takes a round trip)."""
     await get_channel_layer().group_send(group, message)
     await asyncio.sleep(0.3)
@@ -63,23 +64,23 @@ def counted_joins(monkeypatch):
 
 
 async def test_one_membership_serves_every_follower(counted_joins):
-    fanout = PriceFanout(get_channel_layer())
+    fanout = LiveFanout(get_channel_layer())
     followers = [Follower() for _ in range(120)]
     for follower in followers:
-        await fanout.add(follower)
+        await fanout.follow_prices(follower)
 
     await published(fanout, batch("BTC", "ETH"))
 
-    assert sorted(counted_joins) == sorted([PRICES_GROUP, PAGES_GROUP])
+    assert sorted(counted_joins) == sorted([PRICES_GROUP, PAGES_GROUP, CANDLES_GROUP])
     assert all(len(f.received) == 1 for f in followers)
     assert json.loads(followers[0].received[0])["type"] == "tickers"
 
 
 async def test_followers_get_their_coins_in_their_format():
-    fanout = PriceFanout(get_channel_layer())
+    fanout = LiveFanout(get_channel_layer())
     btc, none, pages = Follower(symbols={"BTC"}), Follower(symbols={"SOL"}), Follower(html=True)
     for follower in (btc, none, pages):
-        await fanout.add(follower)
+        await fanout.follow_prices(follower)
 
     await published(fanout, batch("BTC", "ETH"))
     await published(
@@ -92,24 +93,39 @@ async def test_followers_get_their_coins_in_their_format():
 
 
 async def test_a_follower_that_cannot_be_sent_to_is_dropped_and_the_others_served():
-    fanout = PriceFanout(get_channel_layer())
+    fanout = LiveFanout(get_channel_layer())
     broken, healthy = Follower(broken=True), Follower()
-    await fanout.add(broken)
-    await fanout.add(healthy)
+    await fanout.follow_prices(broken)
+    await fanout.follow_prices(healthy)
 
     await published(fanout, batch("BTC"))
     await published(fanout, batch("ETH"))
 
-    assert broken not in fanout.followers
+    assert broken not in fanout.price_followers
     assert len(healthy.received) == 2
 
 
 async def test_a_discarded_follower_gets_nothing_more():
-    fanout = PriceFanout(get_channel_layer())
+    fanout = LiveFanout(get_channel_layer())
     follower = Follower()
-    await fanout.add(follower)
-    fanout.discard(follower)
+    await fanout.follow_prices(follower)
+    fanout.unfollow_prices(follower)
 
     await published(fanout, batch("BTC"))
 
     assert follower.received == []
+
+
+async def test_candle_followers_get_the_bars_of_their_streams_only():
+    fanout = LiveFanout(get_channel_layer())
+    eth_5m = Follower(candles={"ETH": {"5m"}})
+    both = Follower(candles={"ETH": {"1m", "5m"}, "BTC": {"1h"}})
+    await fanout.follow_candles(eth_5m)
+    await fanout.follow_candles(both)
+    bar = {"time": 60, "open": 1.0, "high": 2.0, "low": 0.5, "close": 1.5, "volume": 3.0}
+
+    await published(fanout, {"type": "candles.update", "bars": {"ETH": {"1m": bar, "5m": bar}}}, CANDLES_GROUP)
+
+    assert [(m["symbol"], m["timeframe"]) for m in map(json.loads, eth_5m.received)] == [("ETH", "5m")]
+    assert [(m["symbol"], m["timeframe"]) for m in map(json.loads, both.received)] == [("ETH", "1m"), ("ETH", "5m")]
+    assert json.loads(eth_5m.received[0]) == {"type": "candle", "symbol": "ETH", "timeframe": "5m", **bar}

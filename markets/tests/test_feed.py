@@ -186,17 +186,17 @@ async def test_prices_fragment_marks_the_direction_of_the_move(coins, listen):
     assert 'class="num price down"' in eth
 
 
-async def test_handle_publishes_each_coins_forming_bars_to_its_candle_group(coins, listen):
-    receive = await listen("candles.BTC")
+async def test_handle_publishes_the_forming_bars_of_every_coin_that_moved_in_one_message(coins, listen):
+    receive = await listen("candles")
     feed = Feed(source=None)
 
     await feed.handle([tick("BTC", 90000.0, 30, qty=2.0), tick("ETH", 3000.0, 30)])
 
     message = await receive()
     assert message["type"] == "candles.update"
-    assert message["symbol"] == "BTC"
-    assert set(message["bars"]) == set(TIMEFRAME_SECONDS)
-    assert message["bars"]["1h"] == {
+    assert set(message["bars"]) == {"BTC", "ETH"}
+    assert set(message["bars"]["BTC"]) == set(TIMEFRAME_SECONDS)
+    assert message["bars"]["BTC"]["1h"] == {
         "time": T10,
         "open": 90000.0,
         "high": 90000.0,
@@ -338,7 +338,7 @@ def test_prices_fragment_formats_each_figure_for_the_page(coins):
     ticker = {"symbol": "BTC", "price": 97000.5, "change24h": -1.234, "volume24h": 1.2e9, "high24h": 98000.0}
     ticker |= {"low24h": 0.0000095, "market_cap": None, "ts": 1}
 
-    (html,) = feed.prices_messages({"BTC": ticker})["prices.html"]["html"]
+    (html,) = dict(feed.prices_messages({"BTC": ticker}))["prices.html"]["html"]
 
     assert html == (
         '<span id="p-BTC" class="num price " hx-swap-oob="true">97,000.50</span>'
@@ -443,14 +443,15 @@ async def test_bar_updates_drive_the_candles_and_tickers_do_not(coins):
 
 
 async def test_bar_updates_publish_the_forming_bars_of_their_coin(coins, listen):
-    receive = await listen("candles.ETH")
+    receive = await listen("candles")
     feed = Feed(source=BarSource())
 
     await feed.handle([update("ETH", 3, 10.0, 7.0)])
 
     message = await receive()
-    assert message["bars"]["1m"]["volume"] == 7.0
-    assert message["bars"]["5m"]["time"] == T10
+    assert set(message["bars"]) == {"ETH"}
+    assert message["bars"]["ETH"]["1m"]["volume"] == 7.0
+    assert message["bars"]["ETH"]["5m"]["time"] == T10
 
 
 async def test_a_resync_back_fills_the_missed_minutes_before_the_updates_that_follow(coins):
