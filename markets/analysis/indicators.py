@@ -79,21 +79,26 @@ class Indicator:
 
 
 def _rsi(frame: Frame, length: int) -> tuple[Columns, dict[str, float]]:
-    # The forming bar's RSI needs both of Wilder's averages; pandas-ta's rsi returns only their ratio.
+    # The forming bar's RSI needs both of Wilder's averages, which pandas-ta's rsi keeps to itself: they
+    # are taken with its rma, and the RSI made from them as pandas-ta's rsi does (gain / (gain + loss)).
     move = frame.close.diff()
     gain = ta.rma(move.clip(lower=0), length=length)
     loss = ta.rma((-move).clip(lower=0), length=length)
-    return {"rsi": ta.rsi(frame.close, length=length, talib=False)}, {"rsi_gain": _last(gain), "rsi_loss": _last(loss)}
+    return {"rsi": 100 * gain / (gain + loss)}, {"rsi_gain": _last(gain), "rsi_loss": _last(loss)}
 
 
 def _macd(frame: Frame, fast: int, slow: int, signal: int) -> tuple[Columns, dict[str, float]]:
-    table = ta.macd(frame.close, fast=fast, slow=slow, signal=signal, talib=False)
-    columns = {"macd": _column(table, 0), "macd_signal": _column(table, 2), "macd_hist": _column(table, 1)}
-    state = {
-        "macd_fast": _last(ta.ema(frame.close, length=fast, talib=False)),
-        "macd_slow": _last(ta.ema(frame.close, length=slow, talib=False)),
-        "macd_signal": _last(columns["macd_signal"]),
-    }
+    # The forming bar's MACD needs both averages, which pandas-ta's macd keeps to itself: the lines are
+    # put together from its ema as pandas-ta's macd does (the signal line over the MACD's valid part).
+    fast_ema = ta.ema(frame.close, length=fast, talib=False)
+    slow_ema = ta.ema(frame.close, length=slow, talib=False)
+    line = fast_ema - slow_ema
+    signal_line = ta.ema(line.loc[line.first_valid_index() :], length=signal, talib=False)
+    if signal_line is None:
+        return {}, {}
+    signal_line = signal_line.reindex(line.index)
+    columns = {"macd": line, "macd_signal": signal_line, "macd_hist": line - signal_line}
+    state = {"macd_fast": _last(fast_ema), "macd_slow": _last(slow_ema), "macd_signal": _last(signal_line)}
     return columns, state
 
 

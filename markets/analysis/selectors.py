@@ -265,7 +265,7 @@ class Epoch(Func):
     """Seconds since the Unix epoch of a datetime column (UTC), computed by the database."""
 
     output_field = FloatField()
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    template = "CAST(EXTRACT(EPOCH FROM %(expressions)s) AS DOUBLE PRECISION)"  # not numeric: no Decimals
 
     def as_sqlite(self, compiler, connection, **extra):
         return self.as_sql(compiler, connection, template="CAST(strftime('%%%%s', %(expressions)s) AS REAL)", **extra)

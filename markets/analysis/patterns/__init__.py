@@ -12,7 +12,8 @@ any price scale:
    A match's geometric fit is the product of terms between 0 and 1, each a ramp between the limits of one
    rule of the template (tops alike, lines converging, a steep pole, legs that stand out of the noise...).
    Its confidence is learned (``scoring``): small boosted decision trees per matcher, fitted on labelled
-   synthetic series (``training``), read the fit and the raw measurements behind it.
+   synthetic series (``training``), read the fit and the raw measurements behind it; the readings of
+   one triangle window (ascending, descending, symmetrical) compete in one softmax.
 3. A match whose swings mostly belong to a larger match that fits nearly as well is part of that one
    and is dropped; of the rest, the best match of each kind is reported.
 

@@ -22,6 +22,7 @@ BULLISH = {1: "bullish", -1: "bearish"}
 MAX_POLE_BARS = 40
 TRIANGLE_TOUCHES = (5, 6, 7, 8)
 CONSOLIDATION_TOUCHES = (4, 5, 6, 7)  # after a pole, its top included
+TRIMS = ("without the last touch", "without the first touch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,9 @@ def _triangle_readings(swings: Swings, end: int, window: Window, *, best: bool) 
     upper_rise, lower_rise = channel.rise(channel.upper), channel.rise(channel.lower)
     points = touch_points(swings, start, end)
     upper, lower = (median_rise(swings, start, end, channel, high=h) for h in (True, False))
+    # The lines without the last touch and without the first: an extra touch at either end (the walk after
+    # the pattern, or the swing before it) tilts the lines of a window that is otherwise the pattern.
+    trimmed = [trimmed_rises(swings, a, b, channel) for a, b in ((start, end - 1), (start + 1, end))]
     found = []
     # Ascending: a flat top next to the rise of the lows; symmetrical: both lines slope alike.
     flatness = abs(upper_rise) / lower_rise if lower_rise > 0 else math.inf
@@ -136,6 +140,11 @@ def _triangle_readings(swings: Swings, end: int, window: Window, *, best: bool) 
             "lower rise": lower_rise,
             "upper rise, robust": upper,
             "lower rise, robust": lower,
+            **{
+                f"{side} rise, {part}": rise
+                for part, rises in zip(TRIMS, trimmed, strict=True)
+                for side, rise in zip(("upper", "lower"), rises, strict=True)
+            },
         }
         found.append(
             Match(
@@ -162,6 +171,8 @@ def _triangle_readings(swings: Swings, end: int, window: Window, *, best: bool) 
             "flatter side": min(-upper_rise, lower_rise),
             "steeper side, robust": max(-upper, lower),
             "flatter side, robust": min(-upper, lower),
+            **{f"steeper side, {part}": max(-u, v) for part, (u, v) in zip(TRIMS, trimmed, strict=True)},
+            **{f"flatter side, {part}": min(-u, v) for part, (u, v) in zip(TRIMS, trimmed, strict=True)},
         }
         found.append(
             Match(
@@ -176,6 +187,15 @@ def _triangle_readings(swings: Swings, end: int, window: Window, *, best: bool) 
             )
         )
     return found
+
+
+def trimmed_rises(swings: Swings, start: int, end: int, channel: Channel) -> tuple[float, float]:
+    """The rises of the lines through touches ``start..end`` only, in widths of ``channel`` at its first touch
+    (``channel``'s own if those touches make no channel)."""
+    trimmed = channel_fit(swings, start, end) or channel
+    base = channel.width(channel.first)
+    upper, lower = (line.at(channel.last) - line.at(channel.first) for line in (trimmed.upper, trimmed.lower))
+    return upper / base, lower / base
 
 
 def median_rise(swings: Swings, start: int, end: int, channel: Channel, *, high: bool) -> float:

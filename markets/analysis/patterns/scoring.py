@@ -4,6 +4,10 @@ The matchers' geometric templates find candidates; a small ensemble of oblivious
 matcher (``model.json``, fitted by ``training``) turns each candidate's measurements (and its geometric
 fit) into the probability that it is the pattern. That probability, slightly tempered so that the
 reported ``0.5`` asks for a little more than even odds, is the confidence.
+
+The readings of one triangle window (ascending, descending, i.e. ascending on the mirrored chart, and
+symmetrical) are scored jointly: their trees give each reading a score, and a softmax over the readings
+and "none of them" makes them compete, so a window is one kind of triangle at most.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ MODEL_PATH = Path(__file__).with_name("model.json")
 # random walks flagged well under 10% at a small cost in recall.
 TEMPER = math.log(0.5) / math.log(0.55)
 DECIMALS = 6
+JOINT_KINDS = ("ascending_triangle", "symmetrical_triangle")  # the readings of a triangle window
 
 
 @dataclass(frozen=True)
@@ -37,12 +42,15 @@ class Trees:
     thresholds: np.ndarray  # (trees, depth)
     leaves: np.ndarray  # (trees, 2 ** depth)
 
-    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+    def margins(self, rows: np.ndarray) -> np.ndarray:
+        """The ensemble's score of each row, in log odds."""
         depth = self.features.shape[1]
         right = rows[:, self.features] > self.thresholds  # (rows, trees, depth)
         leaf = right @ (1 << np.arange(depth - 1, -1, -1))
-        margin = self.base + self.leaves[np.arange(len(self.leaves)), leaf].sum(axis=1)
-        return 1 / (1 + np.exp(-np.clip(margin, -30, 30)))
+        return np.clip(self.base + self.leaves[np.arange(len(self.leaves)), leaf].sum(axis=1), -30, 30)
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-self.margins(rows)))
 
 
 @cache
@@ -84,6 +92,21 @@ def measure_rows(matches: list[Match], names: tuple[str, ...] | list[str]) -> np
     return np.round(np.nan_to_num(rows), DECIMALS)
 
 
+def window_key(match: Match) -> tuple[float, int, int]:
+    """The zig-zag scale and the first and last touch: the same for every reading of one window."""
+    return match.measures["scale"], match.points[0][0], match.points[-1][0]
+
+
+def joint_probabilities(margins: list[float], keys: list[tuple]) -> list[float]:
+    """Softmax over the readings of each window and "none" (margin 0)."""
+    totals: dict[tuple, list[float]] = {}
+    for margin, key in zip(margins, keys, strict=True):
+        totals.setdefault(key, [1.0]).append(math.exp(margin))
+    # Summed in sorted order: the chart upside down lists the readings the other way round.
+    sums = {key: math.fsum(sorted(terms)) for key, terms in totals.items()}
+    return [math.exp(margin) / sums[key] for margin, key in zip(margins, keys, strict=True)]
+
+
 def confidences(matches: list[Match]) -> list[float]:
     """The learned confidence of each match (its geometric fit for a kind the model does not know)."""
     found = [match.confidence for match in matches]
@@ -91,10 +114,18 @@ def confidences(matches: list[Match]) -> list[float]:
     for k, match in enumerate(matches):
         by_kind.setdefault(match.kind, []).append(k)
     trees = model()
+    joint: list[tuple[int, float]] = []
     for kind, at in by_kind.items():
         if kind not in trees:
             continue
         rows = measure_rows([matches[k] for k in at], trees[kind].measures)
+        if kind in JOINT_KINDS:
+            joint.extend(zip(at, trees[kind].margins(rows).tolist(), strict=True))
+            continue
         for k, p in zip(at, trees[kind].probabilities(rows), strict=True):
             found[k] = float(p) ** TEMPER
+    if joint:
+        at, margins = zip(*joint, strict=True)
+        for k, p in zip(at, joint_probabilities(list(margins), [window_key(matches[k]) for k in at]), strict=True):
+            found[k] = p**TEMPER
     return found
