@@ -46,7 +46,7 @@ def reading_of(analysis: dict, name: str) -> str:
     if name in ("rsi", "stoch"):
         return f"{value:.1f}" if name == "rsi" else f"{value['k']:.1f} / {value['d']:.1f}"
     if name == "macd":
-        return f"{value['histogram']:+.4g}"
+        return f"hist {value['histogram']:+.4g}"  # the bars of its pane; the line and signal are in the reason
     if name == "bbands":
         return f"{price(value['lower'])} to {price(value['upper'])}"
     if name == "volume_sma":

@@ -25,6 +25,8 @@ def test_analysis_page_has_the_chart_the_summary_and_the_live_fields(client, btc
     for overlay in ("sma", "ema", "bbands", "levels", "patterns"):
         assert f'data-overlay="{overlay}"' in html
     assert 'id="verdict"' in html and "RSI (14)" in html and "Classic pivots of the previous day" in html
+    macd_cell = html.split('data-indicator="macd"')[1].split('<td class="num">')[1].split("</td>")[0]
+    assert macd_cell.startswith("hist ")  # the histogram, named: the MACD and signal lines are in the reason
     assert "Alert ideas" in html and "be told when" in html
     assert "<button" not in html.split("Alert ideas")[1]  # words, not buttons, until alerts exist
 
