@@ -295,26 +295,14 @@
     if (live) live.addCandleHandler(handler);
 
     // --- controls ---------------------------------------------------------------------------------
-    document.querySelectorAll(".tf[data-timeframe]").forEach((button) => {
-      button.addEventListener("click", () => {
-        if (button.dataset.timeframe === timeframe) return;
-        if (live) live.send({ action: "unsubscribe", channel: "candles", symbol: symbol, timeframe: timeframe });
-        timeframe = button.dataset.timeframe;
-        box.dataset.timeframe = timeframe;
-        lastTime = 0;
-        fitted = false;
-        document.querySelectorAll(".tf[data-timeframe]").forEach((b) => {
-          b.classList.toggle("active", b === button);
-          b.setAttribute("aria-selected", b === button ? "true" : "false");
-        });
-        const url = new URL(window.location);
-        url.searchParams.set("timeframe", timeframe);
-        history.replaceState(null, "", url);
-        const field = document.getElementById("analysis-timeframe");
-        if (field) field.value = timeframe;
-        document.body.dispatchEvent(new Event("analysis-timeframe")); // the summary follows (htmx)
-        load().then(() => handler.subscribe());
-      });
+    if (live) live.timeframeButtons(box, symbol, (chosen) => {
+      timeframe = chosen;
+      lastTime = 0;
+      fitted = false;
+      const field = document.getElementById("analysis-timeframe");
+      if (field) field.value = timeframe;
+      document.body.dispatchEvent(new Event("analysis-timeframe")); // the summary follows (htmx)
+      load().then(() => handler.subscribe());
     });
 
     document.querySelectorAll("input[data-overlay]").forEach((input) => {

@@ -17,7 +17,31 @@
       if (socket) handler.subscribe();
     },
     send: send,
+    timeframeButtons: timeframeButtons,
   };
+
+  // A chart's timeframe buttons (coin page, analysis page): on a switch the old candle stream is
+  // dropped, the chart's data-timeframe, the pressed button and the URL follow, then the page
+  // loads the new timeframe in ``switched(timeframe)``.
+  function timeframeButtons(box, symbol, switched) {
+    document.querySelectorAll(".tf[data-timeframe]").forEach((button) => {
+      button.addEventListener("click", () => {
+        const previous = box.dataset.timeframe;
+        const timeframe = button.dataset.timeframe;
+        if (timeframe === previous) return;
+        send({ action: "unsubscribe", channel: "candles", symbol: symbol, timeframe: previous });
+        box.dataset.timeframe = timeframe;
+        document.querySelectorAll(".tf[data-timeframe]").forEach((b) => {
+          b.classList.toggle("active", b === button);
+          b.setAttribute("aria-selected", b === button ? "true" : "false");
+        });
+        const url = new URL(window.location);
+        url.searchParams.set("timeframe", timeframe);
+        history.replaceState(null, "", url);
+        switched(timeframe);
+      });
+    });
+  }
 
   // --- Which symbols this page shows: subscribe to exactly those ---------------------------
   function visibleSymbols() {
@@ -182,21 +206,9 @@
     };
     candleHandlers.add(handler);
 
-    document.querySelectorAll(".tf[data-timeframe]").forEach((button) => {
-      button.addEventListener("click", () => {
-        if (button.dataset.timeframe === timeframe) return;
-        send({ action: "unsubscribe", channel: "candles", symbol: symbol, timeframe: timeframe });
-        timeframe = button.dataset.timeframe;
-        box.dataset.timeframe = timeframe;
-        document.querySelectorAll(".tf[data-timeframe]").forEach((b) => {
-          b.classList.toggle("active", b === button);
-          b.setAttribute("aria-selected", b === button ? "true" : "false");
-        });
-        const url = new URL(window.location);
-        url.searchParams.set("timeframe", timeframe);
-        history.replaceState(null, "", url);
-        load().then(() => handler.subscribe());
-      });
+    timeframeButtons(box, symbol, (chosen) => {
+      timeframe = chosen;
+      load().then(() => handler.subscribe());
     });
     load();
     handler.subscribe();
