@@ -93,10 +93,8 @@ def _macd(frame: Frame, fast: int, slow: int, signal: int) -> tuple[Columns, dic
     fast_ema = ta.ema(frame.close, length=fast, talib=False)
     slow_ema = ta.ema(frame.close, length=slow, talib=False)
     line = fast_ema - slow_ema
-    signal_line = ta.ema(line.loc[line.first_valid_index() :], length=signal, talib=False)
-    if signal_line is None:
-        return {}, {}
-    signal_line = signal_line.reindex(line.index)
+    # ``needs`` (slow + signal - 1 bars) leaves the signal line at least ``signal`` MACD values.
+    signal_line = ta.ema(line.loc[line.first_valid_index() :], length=signal, talib=False).reindex(line.index)
     columns = {"macd": line, "macd_signal": signal_line, "macd_hist": line - signal_line}
     state = {"macd_fast": _last(fast_ema), "macd_slow": _last(slow_ema), "macd_signal": _last(signal_line)}
     return columns, state
