@@ -25,6 +25,7 @@ RECENT_SWINGS = 16  # more than any matcher looks back from the last swing
 FLOOR = 0.05  # matches below this confidence are not reported
 PART_OF_LARGER = 0.75  # share of a match's swings that, inside a larger match, make it a part of that one
 DOMINANCE_MARGIN = 0.15  # ...if the larger one's confidence is at most this much lower
+TRIANGLES = {"ascending_triangle", "symmetrical_triangle"}  # readings of the same lines: none is part of another
 MIRRORED = {
     "double_top": "double_bottom",
     "head_and_shoulders": "inverse_head_and_shoulders",
@@ -63,7 +64,7 @@ def findings(matches: list[tuple[Match, int]], window: np.ndarray) -> list[Patte
     """The findings among scored matches: parts of larger ones dropped, the best of each kind, no
     contradictions."""
     best: dict[str, tuple[Match, int]] = {}
-    for match, sign in _undominated([m for m in matches if m[0].confidence >= FLOOR]):
+    for match, sign in undominated([m for m in matches if m[0].confidence >= FLOOR]):
         kind = MIRRORED.get(match.kind, match.kind) if sign < 0 else match.kind
         if kind not in best or match.confidence > best[kind][0].confidence:
             best[kind] = (match, sign)
@@ -82,14 +83,19 @@ def _consistent(found: list[Pattern]) -> list[Pattern]:
     return [p for p in found if not any(contradicts(other, p) for other in found)]
 
 
-def _undominated(matches: list[tuple[Match, int]]) -> list[tuple[Match, int]]:
+def undominated(matches: list[tuple[Match, int]]) -> list[tuple[Match, int]]:
     """Drop each match that is part of a larger one: most of its swings belong to a match of more swings
-    that fits nearly as well (the right half of a head and shoulders is not also a triangle)."""
+    that fits nearly as well (the right half of a head and shoulders is not also a triangle).
+
+    A triangle is not part of a larger triangle: a few more touches of the walk after a triangle make another
+    reading of the same lines (a symmetrical triangle extended into a descending one), and the more
+    confident of the two is the finding."""
     swings = [{i for i, _, _ in m.points} for m, _ in matches]
     kept = []
     for (match, sign), own in zip(matches, swings, strict=True):
         dominated = any(
-            len(other) > len(own)
+            not (match.kind in TRIANGLES and larger.kind in TRIANGLES)
+            and len(other) > len(own)
             and len(own & other) >= PART_OF_LARGER * len(own)
             and larger.confidence >= match.confidence - DOMINANCE_MARGIN
             for (larger, _), other in zip(matches, swings, strict=True)
