@@ -306,9 +306,5 @@ def detector_evaluate(
 # Seeds the learned scorer is fitted on, none of them the test's (11, 12) nor the benchmark's (2024);
 # seeds 7 and 8 are kept aside to choose its settings on.
 TRAINING_SEEDS = tuple(range(101, 125))
+TRAINING_PER_LABEL = 200  # series of every label for each seed
 VALIDATION_SEEDS = (7, 8)
-
-
-def training_set(*, per_label: int = 200, seeds: Sequence[int] = TRAINING_SEEDS) -> list[LabeledSeries]:
-    """The series the pattern scorer learns from: ``per_label`` of every label for each seed."""
-    return [series for seed in seeds for series in dataset_generate(per_label=per_label, seed=seed)]

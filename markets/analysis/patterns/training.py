@@ -1,6 +1,6 @@
 """Fitting the learned scorer: boosted oblivious decision trees per matcher, on labelled synthetic series.
 
-Every match the matchers find on the training series (``synthetic.training_set``, seeds apart from the
+Every match the matchers find on the training series (``synthetic.TRAINING_SEEDS``, seeds apart from the
 test's and the benchmark's) is an example: positive when its kind, as reported, is the series' label and
 it overlaps the labelled pattern. Each matcher gets its own ensemble of small oblivious trees (one
 feature and threshold per level, as in CatBoost), fitted by gradient boosting on the log loss; its output
@@ -8,7 +8,7 @@ is the probability that the match is the pattern. The triangle readings of one w
 together (``scoring.JOINT_KINDS``): the gradients are those of the softmax over the window's readings and
 "none", so the trees learn which reading the window is rather than each reading's odds on its own.
 The trees are written to ``model.json`` beside this module.
-Run: ``.venv/bin/python -m markets.analysis.patterns.training`` (about six minutes).
+Run: ``.venv/bin/python -m markets.analysis.patterns.training`` (about six minutes, one seed a process on two cores).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from markets.analysis.patterns.detector import MIRRORED, WINDOW, candidates
 from markets.analysis.patterns.geometry import Match
 from markets.analysis.patterns.scoring import JOINT_KINDS, MODEL_PATH, measure_rows, window_key
-from markets.analysis.synthetic import LabeledSeries, training_set
+from markets.analysis.synthetic import TRAINING_PER_LABEL, TRAINING_SEEDS, LabeledSeries, dataset_generate
 
 TREES = 250
 DEPTH = 4
@@ -150,9 +151,27 @@ def joint_fit(kinds: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> lis
     return [ensemble.as_dict() for ensemble in ensembles]
 
 
-def model_fit(dataset: Sequence[LabeledSeries]) -> dict:
+def seed_examples(seed: int) -> dict[str, Examples]:
+    """``examples`` of the training series of one seed."""
+    return examples(dataset_generate(per_label=TRAINING_PER_LABEL, seed=seed))
+
+
+def examples_merged(parts: Sequence[dict[str, Examples]]) -> dict[str, Examples]:
+    """Several data sets' examples as one, each data set's window numbers moved past the previous ones'."""
+    merged: dict[str, list[Examples]] = defaultdict(list)
+    offset = 0
+    for part in parts:
+        for kind, (names, x, y, windows) in part.items():
+            merged[kind].append((names, x, y, windows + offset))
+        offset += 1 + max((int(windows.max()) for *_, windows in part.values() if len(windows)), default=-1)
+    return {
+        kind: (found[0][0], *(np.concatenate([f[i] for f in found]) for i in (1, 2, 3)))
+        for kind, found in merged.items()
+    }
+
+
+def model_fit(found: dict[str, Examples]) -> dict:
     """The scorer's model: for each matcher kind, its feature names and trees."""
-    found = examples(dataset)
     model = {
         kind: {"measures": names, **trees_fit(x, y)}
         for kind, (names, x, y, _) in found.items()
@@ -164,8 +183,11 @@ def model_fit(dataset: Sequence[LabeledSeries]) -> dict:
     return dict(sorted(model.items()))
 
 
-def main(path: Path = MODEL_PATH) -> None:
-    model = model_fit(training_set())
+def main(path: Path = MODEL_PATH, seeds: Sequence[int] = TRAINING_SEEDS) -> None:
+    # One seed a process: finding the matches is most of the time, and the seeds are independent.
+    with ProcessPoolExecutor() as pool:
+        found = examples_merged(list(pool.map(seed_examples, seeds)))
+    model = model_fit(found)
     path.write_text(json.dumps(model, separators=(",", ":")) + "\n")
     print(f"{path}: {', '.join(f'{kind} ({len(m["measures"])} measures)' for kind, m in model.items())}")
 
