@@ -20,22 +20,22 @@ from markets.analysis.synthetic import (
 )
 from markets.candles import CLOSE, HIGH, LOW, OPEN, TIME
 
-SEED = 11  # the benchmark measures another seed, with more series
-SERIES_PER_LABEL = 60
+SEED = 11  # the benchmark measures another seed
+SERIES_PER_LABEL = 200
 AIM = 0.85  # precision and recall promised for every kind; random walks flagged: under 10%
-# What the detector achieves on this data set, where it falls short of AIM too, so that any regression
-# fails. bench/patterns.py gives the figures on a larger data set.
-ACHIEVED = {  # kind: (precision, recall); the ones under AIM are marked
-    "bull_flag": (0.94, 0.88),
-    "bear_flag": (0.98, 0.95),
+# What the detector achieves on this data set, all at or above AIM, so that any regression fails.
+# bench/patterns.py gives the figures and the confusion matrix on another seed.
+ACHIEVED = {  # kind: (precision, recall)
+    "bull_flag": (0.95, 0.89),
+    "bear_flag": (0.96, 0.92),
     "head_and_shoulders": (0.98, 0.95),
-    "inverse_head_and_shoulders": (1.00, 0.96),
-    "double_top": (0.93, 0.90),
-    "double_bottom": (0.93, 0.96),
-    "pennant": (0.94, 0.93),
-    "ascending_triangle": (0.91, 0.88),
-    "descending_triangle": (0.86, 0.93),
-    "symmetrical_triangle": (0.90, 0.75),  # recall under AIM
+    "inverse_head_and_shoulders": (0.99, 0.97),
+    "double_top": (0.96, 0.93),
+    "double_bottom": (0.94, 0.93),
+    "pennant": (0.94, 0.91),
+    "ascending_triangle": (0.90, 0.90),
+    "descending_triangle": (0.91, 0.91),
+    "symmetrical_triangle": (0.91, 0.87),
 }
 RANDOM_WALK_FP_LIMIT = 0.10
 MIRRORED = {
@@ -72,6 +72,9 @@ def mirrored(bars: np.ndarray) -> np.ndarray:
     return flipped
 
 
+labelled = pytest.mark.xdist_group("pattern-dataset")  # one worker computes the data set
+
+
 @pytest.fixture(scope="module")
 def dataset():
     return dataset_generate(per_label=SERIES_PER_LABEL, seed=SEED)
@@ -86,16 +89,18 @@ def sample():
 # --- Accuracy ------------------------------------------------------------------------------------------
 
 
+@labelled
 def test_precision_recall_and_random_walk_false_positives_on_labelled_series(dataset):
     evaluation = detector_evaluate(dataset)
     report = evaluation.confusion_table()
 
     for kind, (precision, recall) in ACHIEVED.items():
-        assert evaluation.precision(kind) >= precision, f"{kind} precision\n{report}"
-        assert evaluation.recall(kind) >= recall, f"{kind} recall\n{report}"
+        assert evaluation.precision(kind) >= max(precision, AIM), f"{kind} precision\n{report}"
+        assert evaluation.recall(kind) >= max(recall, AIM), f"{kind} recall\n{report}"
     assert evaluation.random_walk_fp_rate < RANDOM_WALK_FP_LIMIT, report
 
 
+@labelled
 def test_patterns_sit_in_walks_like_the_plain_random_walks(dataset):
     """The labels differ by their shape only: the walk around a pattern has the random walks' volatility, and
     series are as long."""
@@ -106,7 +111,7 @@ def test_patterns_sit_in_walks_like_the_plain_random_walks(dataset):
         before = [s.bars[: s.start + 1 if s.start > 0 else None, CLOSE] for s in series]
         return float(np.mean([np.log(noise_level(np.log(closes))) for closes in before]))
 
-    # Volatility is log-uniform over a factor of 10: the mean of 60 walks' log noise is good to about 0.1.
+    # Volatility is log-uniform over a factor of 10: the mean of 200 walks' log noise is good to about 0.05.
     assert log_noise(patterns) == pytest.approx(log_noise(walks), abs=0.25)
     assert np.median([len(s.bars) for s in patterns]) == pytest.approx(
         np.median([len(s.bars) for s in walks]), rel=0.15
@@ -257,6 +262,7 @@ def test_many_short_random_walks_never_raise():
             assert isinstance(detect_patterns(series.bars), list)
 
 
+@labelled
 def test_no_two_findings_point_opposite_ways_over_the_same_bars(dataset):
     for series in dataset[:300]:
         found = [p for p in detect_patterns(series.bars) if p.direction != "neutral"]

@@ -1,13 +1,9 @@
-"""Consolidations between two trend lines: triangles, and flags and pennants after a pole.
+"""Consolidations between two trend lines: the channel through a run of swings, and flags and pennants after a pole.
 
-Written for the rising case (ascending triangles, bull flags, pennants after a rise); run on mirrored
-swings they find descending triangles, bear flags and pennants after a fall. Symmetrical triangles are
-their own mirror image and are looked for on the chart as it is only.
-
-At each last swing the flag matcher first picks the window of touches that best makes a consolidation
-after a pole, then scores that window as each kind, with complementary terms where two kinds meet
-(parallel or converging lines). The triangle matcher reads every window of 5 to 8 touches as each kind
-(flat top or sloping top), marking the best-shaped one: the learned scorer picks between them.
+Written for the rising case (bull flags, pennants after a rise); run on mirrored swings they find bear flags
+and pennants after a fall. At each last swing the flag matcher first picks the window of touches that best
+makes a consolidation after a pole, then scores that window as each kind, with complementary terms where
+two kinds meet (parallel or converging lines). Triangles, the other consolidation, are in ``triangles``.
 """
 
 from __future__ import annotations
@@ -20,9 +16,7 @@ from markets.analysis.patterns.swings import MIN_SWING_BARS, Swings
 
 BULLISH = {1: "bullish", -1: "bearish"}
 MAX_POLE_BARS = 40
-TRIANGLE_TOUCHES = (5, 6, 7, 8)
 CONSOLIDATION_TOUCHES = (4, 5, 6, 7)  # after a pole, its top included
-TRIMS = ("without the last touch", "without the first touch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +35,11 @@ class Channel:
     def rise(self, line: Line) -> float:
         """How far ``line`` climbs from the first touch to the last, in widths at the first touch."""
         return (line.at(self.last) - line.at(self.first)) / self.width(self.first)
+
+    def mirrored(self) -> Channel:
+        """The channel on the chart upside down: the lines negated, the upper one below."""
+        upper, lower = (Line(-line.slope, -line.intercept) for line in (self.lower, self.upper))
+        return Channel(upper, lower, self.first, self.last, self.misfit)
 
     def edge(self, line: Line, bar: int) -> float:
         """``line`` at ``bar``, or at the apex if the lines meet before it."""
@@ -98,172 +97,9 @@ def touch_points(swings: Swings, start: int, end: int) -> list[tuple[int, float,
     ]
 
 
-def _best(windows: list[Window | None]) -> Window | None:
+def best_window(windows: list[Window | None]) -> Window | None:
     found = [w for w in windows if w is not None]
     return max(found, key=lambda w: product(w[0])) if found else None
-
-
-# --- Triangles -------------------------------------------------------------------------------------------
-
-
-def triangles(swings: Swings, end: int) -> list[Match]:
-    """Every triangle window ending at swing ``end`` (5 to 8 touches), each read as an ascending and (on the
-    chart as it is) as a symmetrical triangle: the scorer tells which window and reading fit best."""
-    windows = [w for w in (_triangle_window(swings, end - n + 1, end) for n in TRIANGLE_TOUCHES) if w is not None]
-    if not windows:
-        return []
-    best = _best(windows)
-    return [match for window in windows for match in _triangle_readings(swings, end, window, best=window is best)]
-
-
-def _triangle_readings(swings: Swings, end: int, window: Window, *, best: bool) -> list[Match]:
-    """Touches ``window`` as an ascending and (on the chart as it is) as a symmetrical triangle; ``best``:
-    whether no other number of touches ending at ``end`` makes a better triangle of any kind."""
-    shape, start, channel, measures = window
-    measures = measures | {"best window": float(best)}
-    base = channel.width(channel.first)
-    upper_rise, lower_rise = channel.rise(channel.upper), channel.rise(channel.lower)
-    points = touch_points(swings, start, end)
-    upper, lower = (median_rise(swings, start, end, channel, high=h) for h in (True, False))
-    # The lines without the last touch and without the first: an extra touch at either end (the walk after
-    # the pattern, or the swing before it) tilts the lines of a window that is otherwise the pattern.
-    trimmed = [trimmed_rises(swings, a, b, channel) for a, b in ((start, end - 1), (start + 1, end))]
-    found = []
-    # Ascending: a flat top next to the rise of the lows; symmetrical: both lines slope alike.
-    flatness = abs(upper_rise) / lower_rise if lower_rise > 0 else math.inf
-    ascending = {**shape, "rising lows": ramp(lower_rise, 0.2, 0.4), "flat top": ramp(flatness, 0.6, 0.2)}
-    if product(ascending) > 0:
-        breakout = channel.edge(channel.upper, swings.last)
-        direction = BULLISH[swings.sign]
-        sides = {
-            "upper rise": upper_rise,
-            "lower rise": lower_rise,
-            "upper rise, robust": upper,
-            "lower rise, robust": lower,
-            **{
-                f"{side} rise, {part}": rise
-                for part, rises in zip(TRIMS, trimmed, strict=True)
-                for side, rise in zip(("upper", "lower"), rises, strict=True)
-            },
-        }
-        found.append(
-            Match(
-                "ascending_triangle",
-                direction,
-                product(ascending),
-                points,
-                breakout,
-                breakout + base,
-                ascending,
-                measures | sides,
-            )
-        )
-    balance = min(-upper_rise, lower_rise) / max(-upper_rise, lower_rise) if upper_rise < 0 < lower_rise else 0.0
-    symmetrical = {**shape, "converging from both sides": ramp(balance, 0.2, 0.35)}
-    if product(symmetrical) > 0 and swings.sign == 1:
-        # No direction of its own: the breakout and target are given on the side the price came from.
-        up = swings.high[start]
-        breakout = channel.edge(channel.upper if up else channel.lower, swings.last)
-        target = breakout + base if up else breakout - base
-        # Mirror-free measures: the chart upside down swaps the lines and turns their rises round.
-        sides = {
-            "steeper side": max(-upper_rise, lower_rise),
-            "flatter side": min(-upper_rise, lower_rise),
-            "steeper side, robust": max(-upper, lower),
-            "flatter side, robust": min(-upper, lower),
-            **{f"steeper side, {part}": max(-u, v) for part, (u, v) in zip(TRIMS, trimmed, strict=True)},
-            **{f"flatter side, {part}": min(-u, v) for part, (u, v) in zip(TRIMS, trimmed, strict=True)},
-        }
-        found.append(
-            Match(
-                "symmetrical_triangle",
-                "neutral",
-                product(symmetrical),
-                points,
-                breakout,
-                target,
-                symmetrical,
-                measures | sides,
-            )
-        )
-    return found
-
-
-def trimmed_rises(swings: Swings, start: int, end: int, channel: Channel) -> tuple[float, float]:
-    """The rises of the lines through touches ``start..end`` only, in widths of ``channel`` at its first touch
-    (``channel``'s own if those touches make no channel)."""
-    trimmed = channel_fit(swings, start, end) or channel
-    base = channel.width(channel.first)
-    upper, lower = (line.at(channel.last) - line.at(channel.first) for line in (trimmed.upper, trimmed.lower))
-    return upper / base, lower / base
-
-
-def median_rise(swings: Swings, start: int, end: int, channel: Channel, *, high: bool) -> float:
-    """A line's rise from the median slope between its touches (one stray touch does not tilt it), in
-    widths at the first touch."""
-    touches = [k for k in range(start, end + 1) if swings.high[k] == high]
-    slopes = sorted(
-        (swings.price[b] - swings.price[a]) / (swings.index[b] - swings.index[a])
-        for i, a in enumerate(touches)
-        for b in touches[i + 1 :]
-        if swings.index[b] > swings.index[a]
-    )
-    if not slopes:
-        return 0.0
-    middle = len(slopes) // 2
-    slope = slopes[middle] if len(slopes) % 2 else (slopes[middle - 1] + slopes[middle]) / 2
-    return slope * (channel.last - channel.first) / channel.width(channel.first)
-
-
-def _triangle_window(swings: Swings, start: int, end: int) -> Window | None:
-    """How well touches ``start..end`` make a triangle of some kind; ``None`` if they cannot."""
-    if start < 1:
-        return None
-    first_swings = swing(swings, start + 1) / swing(swings, start + 2)
-    evenly = ramp(first_swings, 2.3, 1.7)  # no pole among the swings
-    clean = legs_clean(swings, start, end) if evenly else 0.0
-    channel = channel_fit(swings, start, end) if clean else None
-    if channel is None or continues(swings, channel, end):
-        return None
-    base = channel.width(channel.first)
-    entry = swing(swings, start) / base
-    # How far inside the opposite line the swing into the first touch began (negative: from beyond it).
-    opposite = channel.lower if swings.high[start] else channel.upper
-    inside = abs(swings.price[start] - opposite.at(channel.first)) / base - entry
-    shape = {
-        "touches on the lines": ramp(channel.misfit, 0.25, 0.1),
-        "touches": ramp(end - start + 1, -13, 7),  # 5: 0.9, 6: 0.95, 7 or more: 1
-        "converging": ramp(channel.width(channel.last) / base, 0.8, 0.55),
-        "entered from beyond": ramp(inside, 0.5, 0.05),
-        "no pole": 1 - _pole_likeness(swings, start, base),
-        "swings shrink evenly": evenly,
-        "clean legs": clean,
-    }
-    if product(shape) <= 0:
-        return None
-    weakest, typical = swings.clarity(start, end)
-    measures = {
-        "misfit": channel.misfit,
-        "touches": end - start + 1,
-        "narrowing": channel.width(channel.last) / base,
-        "inside": inside,
-        "pole likeness": 1 - shape["no pole"],
-        "first swings": first_swings,
-        "last swing": swing(swings, end) / base,
-        "last swing growth": swing(swings, end) / swing(swings, end - 1),
-        "weakest leg": weakest,
-        "typical leg": typical,
-    }
-    return shape, start, channel, measures
-
-
-def _pole_likeness(swings: Swings, start: int, base: float) -> float:
-    """How much one of the two legs before touch ``start`` looks like a pole (large and sharp), 0..1."""
-    likeness = 0.0
-    for k in (start, start - 1):
-        if k >= 1:
-            likeness = max(likeness, ramp(swing(swings, k) / base, 1.8, 2.6) * ramp(swings.strength(k), 2.5, 4.0))
-    return likeness
 
 
 # --- Flags and pennants ----------------------------------------------------------------------------------
@@ -272,7 +108,7 @@ def _pole_likeness(swings: Swings, start: int, base: float) -> float:
 def flags_and_pennants(swings: Swings, end: int) -> list[Match]:
     """A pole up to a top, then the best window of touches ending at swing ``end``, as a flag (a channel
     drifting against the pole) and as a pennant (converging lines)."""
-    window = _best([_pole_window(swings, end - n + 1, end) for n in CONSOLIDATION_TOUCHES])
+    window = best_window([_pole_window(swings, end - n + 1, end) for n in CONSOLIDATION_TOUCHES])
     if window is None:
         return []
     shape, top, channel, measures = window

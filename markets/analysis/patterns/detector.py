@@ -8,13 +8,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from markets.analysis.patterns.consolidations import flags_and_pennants, triangles
+from markets.analysis.patterns.consolidations import flags_and_pennants
 from markets.analysis.patterns.geometry import Match
 from markets.analysis.patterns.pattern import Pattern
 from markets.analysis.patterns.reversals import double_top, head_and_shoulders
 from markets.analysis.patterns.scoring import confidences, in_context
 from markets.analysis.patterns.swings import Bars, Swings, noise_level, swings_find
-from markets.candles import CLOSE, HIGH, LOW, TIME
+from markets.analysis.patterns.triangles import triangles
+from markets.candles import CLOSE, HIGH, LOW, OPEN, TIME
 
 MIN_BARS = 30
 WINDOW = 300  # bars looked at: the longest patterns span about half of it
@@ -51,13 +52,15 @@ def candidates(bars: np.ndarray) -> list[tuple[Match, int]]:
     if bars.ndim != 2 or bars.shape[1] <= CLOSE or len(bars) < MIN_BARS:
         return []
     window = bars[-WINDOW:]
-    prices = window[:, HIGH : CLOSE + 1]
+    prices = window[:, OPEN : CLOSE + 1]
     if not np.isfinite(prices).all() or (prices <= 0).any():
         return []
-    noise = noise_level(np.log(window[:, CLOSE]))
+    opens, highs, lows, closes = np.log(prices).T
+    noise = noise_level(closes)
     if not noise > 0:
         return []
-    return _matches(Bars(np.log(window[:, HIGH]).tolist(), np.log(window[:, LOW]).tolist(), noise))
+    tops, bottoms = np.maximum(opens, closes), np.minimum(opens, closes)
+    return _matches(Bars(highs.tolist(), lows.tolist(), noise, tops.tolist(), bottoms.tolist()))
 
 
 def findings(matches: list[tuple[Match, int]], window: np.ndarray) -> list[Pattern]:
@@ -117,20 +120,31 @@ def _matches(bars: Bars) -> list[tuple[Match, int]]:
         if recent in seen:
             continue
         seen.add(recent)
-        for oriented in (swings, swings.mirrored(mirrored)):
+        upside_down = swings.mirrored(mirrored)
+        for oriented in (swings, upside_down):
             found.extend((in_context(match, oriented, scale), oriented.sign) for match in _matches_at(oriented))
+        # A triangle window is the same either way up: it is found once and read both ways.
+        for end in _live_ends(swings):
+            found.extend(
+                (in_context(match, swings, scale), sign) for match, sign in triangles(swings, upside_down, end)
+            )
     return found
 
 
+def _live_ends(swings: Swings) -> Iterator[int]:
+    """The swings of the last ``LIVE_BARS`` bars, newest first: where a live pattern can end."""
+    end = len(swings.index) - 1
+    while end >= 0 and swings.index[end] >= swings.last - LIVE_BARS:
+        yield end
+        end -= 1
+
+
 def _matches_at(swings: Swings) -> Iterator[Match]:
-    """Every pattern whose last swing is one of the swings of the last ``LIVE_BARS`` bars."""
-    for end in range(len(swings.index) - 1, -1, -1):
-        if swings.index[end] < swings.last - LIVE_BARS:
-            return
+    """Every pattern but triangles whose last swing is one of the swings of the last ``LIVE_BARS`` bars."""
+    for end in _live_ends(swings):
         for match in (double_top(swings, end), head_and_shoulders(swings, end)):
             if match is not None:
                 yield match
-        yield from triangles(swings, end)
         yield from flags_and_pennants(swings, end)
 
 

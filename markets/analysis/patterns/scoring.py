@@ -1,9 +1,9 @@
 """The confidence of a match: learned from labelled series, over the measurements its matcher took.
 
-The matchers' geometric templates find candidates; a small ensemble of oblivious decision trees per
+The matchers' geometric templates find candidates; an ensemble of oblivious decision trees per
 matcher (``model.json``, fitted by ``training``) turns each candidate's measurements (and its geometric
-fit) into the probability that it is the pattern. That probability, slightly tempered so that the
-reported ``0.5`` asks for a little more than even odds, is the confidence.
+fit) into the probability that it is the pattern. That probability, tempered so that the reported
+``0.5`` asks for odds of 3 to 2 (a probability of 0.6), is the confidence.
 
 The readings of one triangle window (ascending, descending, i.e. ascending on the mirrored chart, and
 symmetrical) are scored jointly: their trees give each reading a score, and a softmax over the readings
@@ -25,9 +25,9 @@ from markets.analysis.patterns.geometry import Match
 from markets.analysis.patterns.swings import Swings
 
 MODEL_PATH = Path(__file__).with_name("model.json")
-# Confidence = probability ** TEMPER: 0.5 at a probability of 0.55, chosen on the validation seeds for
+# Confidence = probability ** TEMPER: 0.5 at a probability of 0.6, chosen on the validation seeds for
 # random walks flagged well under 10% at a small cost in recall.
-TEMPER = math.log(0.5) / math.log(0.55)
+TEMPER = math.log(0.5) / math.log(0.6)
 DECIMALS = 6
 JOINT_KINDS = ("ascending_triangle", "symmetrical_triangle")  # the readings of a triangle window
 

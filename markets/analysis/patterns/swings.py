@@ -20,14 +20,22 @@ MIN_SWING_BARS = 3
 
 @dataclass(frozen=True, slots=True)
 class Bars:
-    """Log highs and lows of the bars looked at, and their noise (the typical one-bar move)."""
+    """Log highs and lows of the bars looked at, the tops and bottoms of their bodies, and their noise (the
+    typical one-bar move)."""
 
     highs: list[float]
     lows: list[float]
     noise: float
+    tops: list[float]  # max(open, close)
+    bottoms: list[float]  # min(open, close)
 
     def mirrored(self) -> Bars:
-        return Bars([-p for p in self.lows], [-p for p in self.highs], self.noise)
+        """The chart upside down: prices negated, highs and lows (and body tops and bottoms) swapped."""
+
+        def negated(prices: list[float]) -> list[float]:
+            return [-p for p in prices]
+
+        return Bars(negated(self.lows), negated(self.highs), self.noise, negated(self.bottoms), negated(self.tops))
 
 
 @dataclass(frozen=True, slots=True)
