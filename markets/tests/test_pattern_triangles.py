@@ -7,7 +7,7 @@ import pytest
 
 from markets.analysis.patterns.consolidations import channel_fit
 from markets.analysis.patterns.swings import Bars, Swings, leg_strengths
-from markets.analysis.patterns.triangles import body_touch, line_rises, line_spread
+from markets.analysis.patterns.triangles import body_touch, line_rises, line_spread, median_slope
 
 # An ascending triangle in log prices: a flat top at 0.0 over lows rising from -0.1 to -0.04.
 TOUCHES = [(0, 0.0), (10, -0.1), (20, 0.0), (28, -0.07), (36, 0.0), (42, -0.04), (48, 0.0)]
@@ -71,3 +71,11 @@ def test_line_spread_counts_each_lines_touches_and_their_distance_from_it():
     assert lower["touches"] == 3.0
     # The lows (-0.1, -0.07, -0.04 at bars 10, 28, 42) are not quite on one line: a small spread.
     assert 0.0 < lower["spread"] < 0.05
+
+
+def test_median_slope_is_the_slope_of_most_touches_whatever_one_stray_touch_does():
+    on_line = [(0, 1.0), (10, 1.5), (20, 2.0), (30, 2.5)]
+
+    assert median_slope(on_line) == pytest.approx(0.05)
+    assert median_slope([*on_line, (40, 9.0)]) == pytest.approx(0.05)
+    assert median_slope([(5, 1.0), (5, 2.0)]) == 0.0  # no two touches apart in time

@@ -118,18 +118,24 @@ def line_rises(swings: Swings, start: int, end: int, channel: Channel) -> Rises:
     each way of drawing them: through the wicks ("", as ``channel`` is), from the median slope ("robust"),
     through the bodies ("bodies"), and through the wicks and through the bodies without the last or the first
     touch."""
+    wicks = [(swings.index[k], swings.price[k]) for k in range(start, end + 1)]
+    bodies = [body_touch(swings, k) for k in range(start, end + 1)]
+    high = swings.high[start : end + 1]
+    scale = (channel.last - channel.first) / channel.width(channel.first)
     rises = {
         "": (channel.rise(channel.upper), channel.rise(channel.lower)),
-        "robust": tuple(median_rise(swings, start, end, channel, high=high) for high in (True, False)),
+        "robust": tuple(median_slope(points) * scale for points in _lines(wicks, high)),
     }
-    bodies = [body_touch(swings, k) for k in range(start, end + 1)]
-    wicks = [(swings.index[k], swings.price[k]) for k in range(start, end + 1)]
-    high = swings.high[start : end + 1]
     for part, touches in (("", slice(None)), *zip(TRIMS, (slice(None, -1), slice(1, None)), strict=True)):
         if part:  # through the wicks at every touch is ``channel`` itself
             rises[part] = _rises(wicks[touches], high[touches], channel, fallback=True)
         rises[f"bodies {part}".rstrip()] = _rises(bodies[touches], high[touches], channel)
     return rises
+
+
+def _lines(points: list[tuple[int, float]], high: list[bool]) -> tuple[list[tuple[int, float]], ...]:
+    """``points`` split into those on the upper line (where ``high``) and those on the lower one."""
+    return tuple([p for p, h in zip(points, high, strict=True) if h == side] for side in (True, False))
 
 
 def body_touch(swings: Swings, k: int) -> tuple[int, float]:
@@ -149,10 +155,7 @@ def _rises(
 ) -> tuple[float, float]:
     """The rises of the lines through ``points`` (each on the upper line where ``high``), in widths of ``channel``
     at its first touch; with ``fallback``, ``channel``'s own unless those lines are apart (as ``channel_fit``)."""
-    upper, lower = (
-        line_fit(*zip(*(p for p, h in zip(points, high, strict=True) if h == side), strict=True))
-        for side in (True, False)
-    )
+    upper, lower = (line_fit(*zip(*line, strict=True)) for line in _lines(points, high))
     first, last = points[0][0], points[-1][0]
     if fallback and (upper.at(first) - lower.at(first) <= 0 or upper.at(last) <= lower.at(last)):
         upper, lower = channel.upper, channel.lower
@@ -160,21 +163,13 @@ def _rises(
     return upper.slope * scale, lower.slope * scale
 
 
-def median_rise(swings: Swings, start: int, end: int, channel: Channel, *, high: bool) -> float:
-    """A line's rise from the median slope between its touches (one stray touch does not tilt it), in
-    widths at the first touch."""
-    touches = [k for k in range(start, end + 1) if swings.high[k] == high]
-    slopes = sorted(
-        (swings.price[b] - swings.price[a]) / (swings.index[b] - swings.index[a])
-        for i, a in enumerate(touches)
-        for b in touches[i + 1 :]
-        if swings.index[b] > swings.index[a]
-    )
+def median_slope(points: list[tuple[int, float]]) -> float:
+    """The median slope between pairs of ``points`` (one stray touch does not tilt it); 0.0 with no pair."""
+    slopes = sorted((yb - ya) / (xb - xa) for i, (xa, ya) in enumerate(points) for xb, yb in points[i + 1 :] if xb > xa)
     if not slopes:
         return 0.0
     middle = len(slopes) // 2
-    slope = slopes[middle] if len(slopes) % 2 else (slopes[middle - 1] + slopes[middle]) / 2
-    return slope * (channel.last - channel.first) / channel.width(channel.first)
+    return slopes[middle] if len(slopes) % 2 else (slopes[middle - 1] + slopes[middle]) / 2
 
 
 def line_spread(swings: Swings, start: int, end: int, channel: Channel, *, high: bool) -> dict[str, float]:
