@@ -6,6 +6,7 @@ stop start-up with a message naming the variable, instead of quietly becoming a 
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import environ
@@ -82,6 +83,17 @@ def read_list(name: str, *, default: list[str]) -> list[str]:
     if value is None:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def read_networks(name: str, *, default: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """A comma-separated list of addresses or networks (``127.0.0.1, 10.0.0.0/8, ::1``)."""
+    networks = []
+    for item in read_list(name, default=default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise _fail(name, item, "IP addresses or networks separated by commas, e.g. 127.0.0.1,10.0.0.0/8") from None
+    return networks
 
 
 def read_url(name: str, *, default: str | None, schemes: tuple[str, ...]) -> str | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 REQUESTS = Counter("scalpaiboard_http_requests_total", "HTTP requests answered", ["view", "status"])
@@ -38,8 +40,24 @@ class RequestMetricsMiddleware:
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
+    """The Prometheus exposition, for signed-in staff and for scrapers at METRICS_ALLOWED_IPS."""
+    if not (request.user.is_staff or _address_allowed(request.META.get("REMOTE_ADDR", ""))):
+        return HttpResponseForbidden(
+            "Metrics are served to staff and to the addresses in METRICS_ALLOWED_IPS only.\n",
+            content_type="text/plain",
+        )
     from markets.snapshot import heartbeat_get
 
     beat = heartbeat_get()
     FEED_AGE.set(time.time() - beat["received"] if beat else float("nan"))
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _address_allowed(address: str) -> bool:
+    """Whether the client's address (behind nginx: the real client's, daphne runs with --proxy-headers)
+    falls in one of METRICS_ALLOWED_IPS' addresses or networks."""
+    try:
+        client = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(client in network for network in settings.METRICS_ALLOWED_IPS)

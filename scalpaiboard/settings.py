@@ -19,6 +19,7 @@ from scalpaiboard.environment import (
     read_float,
     read_int,
     read_list,
+    read_networks,
     read_str,
     read_url,
 )
@@ -250,6 +251,9 @@ USE_TZ = True
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+
+# /metrics answers signed-in staff and these addresses or networks (Prometheus' scraper); nobody else.
+METRICS_ALLOWED_IPS = read_networks("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 
 LOG_LEVEL = read_str("LOG_LEVEL", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {

@@ -67,6 +67,7 @@ def test_service_urls_select_the_full_stack(tmp_path):
         ("FEED_STALE_SECONDS", "0"),
         ("BINANCE_REST_URL", "api.binance.com"),
         ("LOG_LEVEL", "LOUD"),
+        ("METRICS_ALLOWED_IPS", "localhost"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(tmp_path, name, value):
