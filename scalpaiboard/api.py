@@ -22,12 +22,8 @@ def exception_handler(exc, context):
 
 
 def not_found(request, exception=None):
-    """404 for any URL: JSON under /api/, the regular page elsewhere."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": f"No API endpoint at {request.path}. See /api/docs/."}, status=404)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)
+    """404 for a URL under /api/ that names no endpoint."""
+    return JsonResponse({"detail": f"No API endpoint at {request.path}. See /api/docs/."}, status=404)
 
 
 class BoundedLimitOffsetPagination(LimitOffsetPagination):

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from scalpaiboard import health, metrics
+from scalpaiboard import health, metrics, views
 
 api = [
     path("auth/", include("scalpaiboard.accounts.api.urls")),
@@ -15,12 +15,18 @@ api = [
     path("", include("markets.api.urls")),
 ]
 
+# Menu sections whose releases have not landed: a page that says what is coming, not a 404.
+upcoming = [path(section, views.upcoming, {"section": section}, name=section) for section in views.UPCOMING]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api)),
     path("metrics", metrics.metrics, name="metrics"),
+    path("favicon.ico", views.favicon, name="favicon"),
+    path("robots.txt", views.robots, name="robots"),
     path("accounts/", include("scalpaiboard.accounts.urls")),
+    *upcoming,
     path("", include("markets.urls")),
 ]
 
-handler404 = "scalpaiboard.api.not_found"
+handler404 = "scalpaiboard.views.page_not_found"

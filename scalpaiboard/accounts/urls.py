@@ -3,10 +3,10 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from scalpaiboard.accounts.views import SignUpView
+from scalpaiboard.accounts.views import LogOutView, SignUpView
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", LogOutView.as_view(), name="logout"),
     path("signup/", SignUpView.as_view(), name="signup"),
 ]

@@ -1,6 +1,8 @@
-"""Sign-up page (log-in and log-out are Django's own views)."""
+"""Sign-up and log-out pages (log-in is Django's own view)."""
 
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.views.generic import FormView
 
@@ -16,3 +18,13 @@ class SignUpView(FormView):
         user = form.save()
         login(self.request, user, backend="django.contrib.auth.backends.ModelBackend")
         return super().form_valid(form)
+
+
+class LogOutView(auth_views.LogoutView):
+    """Log-out is a POST (a link on another site must not sign anyone out); a GET, from a typed or
+    bookmarked address, gets a page with the button instead of a bare 405."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request, *args, **kwargs):
+        return render(request, "accounts/logout.html")
