@@ -11,6 +11,7 @@ A source that streams its own 1m bars (Binance) drives the candles with them ins
 ticks; after each of its reconnects (a Resync) the feed back-fills the bars it missed from the
 source's history before it goes on. A source that lists its coins (Binance) has its universe
 re-read every few minutes; when the tracked coins change, the feed starts again with the new set.
+Before it streams, stored data that came from another source is replaced (``market_data_switch``).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from django.db import close_old_connections
 from markets import snapshot
 from markets.candles import TIME, Bar, CandleAggregator, ClosedBar, MinuteAggregator, bars_rollup
 from markets.selectors import coin_profiles, recent_1m
-from markets.services import coins_sync, history_extend, market_flush
-from markets.sources.base import BarUpdate, MarketSource, Resync, Tick
+from markets.services import coins_sync, history_extend, market_data_switch, market_flush
+from markets.sources.base import BarUpdate, Listing, MarketSource, Resync, Tick
 from markets.templatetags.market_format import ticker_fragment
 from markets.timeframes import TIMEFRAME_SECONDS, bucket_start
 
@@ -129,32 +130,48 @@ class Feed:
         return False
 
     async def prepare(self) -> bool:
-        """Read the source's coins (if it lists them), back-fill candles since the last stored bar,
-        resume the forming bars, start the source. True when the source lists its coins."""
+        """Bring the stored market data up to now (replacing another source's), resume the forming
+        bars, start the source. True when the source lists its coins."""
         now = self.clock()
-        tracks_universe = await self.universe_sync()
-        written = await sync_to_async(history_extend)(source=self.source, until=int(now))
-        if written:
-            logger.info("Back-filled %d candles", written)
+        listings = await sync_to_async(self.source.listings, thread_sensitive=False)()
+        await self.catch_up(listings, until=int(now))
         coins = await sync_to_async(coin_profiles)()
         self.supply = {c.symbol: c.circulating_supply for c in coins}
         recent = await sync_to_async(recent_1m)(since=int(now) - DAY)
         self.resume(recent, now)
         await self.source.start(coins=coins, recent_1m=recent)
-        return tracks_universe
+        return listings is not None
+
+    async def catch_up(self, listings: list[Listing] | None, *, until: int) -> None:
+        """Replace the stored data if another source's (the switch back-fills it), else track the
+        coins the source lists and back-fill candles since the last stored bar."""
+        switched = await sync_to_async(market_data_switch)(
+            source=self.source, listings=listings, top_n=self.top_n, until=until
+        )
+        if switched is not None:
+            return
+        if listings is not None:
+            await self.universe_apply(listings)
+        written = await sync_to_async(history_extend)(source=self.source, until=until)
+        if written:
+            logger.info("Back-filled %d candles", written)
 
     async def universe_sync(self) -> bool:
         """Track the coins the source lists (top N plus pinned); False when it has a fixed universe."""
         listings = await sync_to_async(self.source.listings, thread_sensitive=False)()
         if listings is None:
             return False
+        await self.universe_apply(listings)
+        return True
+
+    async def universe_apply(self, listings: list[Listing]) -> None:
+        """Track the top N of ``listings`` plus the pinned coins; note a change for the stream to restart."""
         added, dropped = await sync_to_async(coins_sync)(listings=listings, top_n=self.top_n)
         if added or dropped:
             logger.info(
                 "Coins tracked: +%s -%s", ",".join(sorted(added)) or "none", ",".join(sorted(dropped)) or "none"
             )
             self.universe_changed = True
-        return True
 
     async def universe_watch(self) -> None:
         """Re-read the source's coins every ``universe_interval`` seconds; a failure keeps the current ones."""

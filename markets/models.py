@@ -1,4 +1,4 @@
-"""Market data: coins with their latest 24h statistics, and OHLCV candles."""
+"""Market data: coins with their latest 24h statistics, OHLCV candles, and the source they came from."""
 
 from __future__ import annotations
 
@@ -20,8 +20,13 @@ class Coin(models.Model):
     low_24h = models.FloatField(default=0.0)
     circulating_supply = models.FloatField(null=True, blank=True)
     market_cap = models.FloatField(null=True, blank=True, help_text="Price times circulating supply, where known.")
+    # The one "listed" flag: lists, the API's coin list and the feed see listed coins only; an unlisted
+    # coin keeps its row (and whatever refers to it) and its page.
     is_active = models.BooleanField(
-        default=True, help_text="False while the feed does not track it: delisted, or out of the exchange's top coins."
+        "listed",
+        default=True,
+        help_text="False while the feed does not track it: the source does not list it (or it fell out of "
+        "the exchange's top coins).",
     )
     is_pinned = models.BooleanField(
         default=False, help_text="Always track this coin while the exchange lists it, whatever its volume."
@@ -68,3 +73,31 @@ class Candle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.coin_id} {self.timeframe} {self.open_time:%Y-%m-%d %H:%M}"
+
+
+class MarketDataOrigin(models.Model):
+    """Which source the stored market data (the coins' listing and figures, the candles) came from: one row.
+
+    A start with another source replaces that data, and ``backfilled_at`` stays empty until the new
+    source's back-fill is stored, so that a start after a failed or interrupted switch redoes it.
+    """
+
+    SINGLETON = 1
+
+    source = models.CharField(
+        max_length=20, blank=True, help_text="The source's name; empty for data stored before sources were recorded."
+    )
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When this source's data replaced the last.")
+    backfilled_at = models.DateTimeField(
+        "back-filled at",
+        null=True,
+        blank=True,
+        help_text="When its back-fill was stored; empty while a switch is unfinished.",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "market data origin"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="market_data_origin_singleton")]
+
+    def __str__(self) -> str:
+        return f"market data from {self.source or 'an unrecorded source'}"
