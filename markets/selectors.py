@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from markets import snapshot
-from markets.models import Candle, Coin
+from markets.models import Candle, Coin, MarketDataOrigin
 from markets.sources import market_source
 from markets.sources.base import CoinProfile, LastBar
 from markets.timeframes import TIMEFRAME_SECONDS
@@ -26,7 +26,7 @@ def coin_queryset() -> QuerySet[Coin]:
 
 
 def coin_get(*, symbol: str) -> Coin:
-    """The coin named ``symbol`` (any case); raises Coin.DoesNotExist."""
+    """The coin named ``symbol`` (any case), listed or not; raises Coin.DoesNotExist."""
     return Coin.objects.get(symbol=symbol.upper())
 
 
@@ -134,6 +134,15 @@ def _closed_bars(coin: Coin, timeframe: str, count: int, start: datetime | None,
         if count
         else []
     )
+
+
+def market_data_origin() -> dict:
+    """Where the stored market data came from: {"source": name (None before the first start or when
+    unrecorded), "since": when it replaced the last, "backfilled": False while a switch is unfinished}."""
+    origin = MarketDataOrigin.objects.filter(pk=MarketDataOrigin.SINGLETON).first()
+    if origin is None:
+        return {"source": None, "since": None, "backfilled": False}
+    return {"source": origin.source or None, "since": origin.started_at, "backfilled": origin.backfilled_at is not None}
 
 
 def feed_status(*, now: float | None = None) -> dict:

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-from markets.selectors import feed_status
+from markets.selectors import feed_status, market_data_origin
 
 
 def check_database() -> dict:
@@ -51,8 +51,9 @@ def check_broker() -> dict:
 
 
 def check_feed() -> dict:
-    """The feed's freshness: "stale" when it stopped writing, "delayed" when the exchange's data lags."""
-    return {**feed_status(), "source": settings.MARKET_SOURCE}
+    """The feed's freshness: "stale" when it stopped writing, "delayed" when the exchange's data lags;
+    the source it streams, and the one the stored data came from."""
+    return {**feed_status(), "source": settings.MARKET_SOURCE, "stored_data": market_data_origin()}
 
 
 async def _run(check) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from rest_framework.test import APIClient
 from conftest import TEST_PROFILES
 from markets import snapshot
 from markets.candles import CLOSE, HIGH, LOW, OPEN, TIME, VOLUME
-from markets.models import Coin
+from markets.models import Coin, MarketDataOrigin
 from markets.services import candles_store, market_flush
 from markets.sources.simulated import SimulatedSource
 from markets.sources.simulation import SimulatedExchange
@@ -337,6 +338,17 @@ def test_health_is_200_when_every_component_is_up(api, coins):
     assert set(components) == {"database", "cache", "channel_layer", "broker", "feed"}
     assert all(c["status"] == "ok" for c in components.values())
     assert components["feed"]["seconds_since_last_tick"] < 5
+
+
+def test_health_names_the_source_the_stored_market_data_came_from(api, coins, settings):
+    publish({"BTC": ticker("BTC", 1.0)}, version=int(time.time() * 1000))
+    switched = datetime(2026, 12, 7, 0, 52, 11, tzinfo=UTC)
+    MarketDataOrigin.objects.create(pk=1, source="binance", started_at=switched, backfilled_at=switched)
+
+    feed = api.get("/api/health").json()["components"]["feed"]
+
+    assert feed["source"] == settings.MARKET_SOURCE == "simulated"  # the one streaming now
+    assert feed["stored_data"] == {"source": "binance", "since": "2026-12-07T00:52:11Z", "backfilled": True}
 
 
 def test_health_is_503_before_the_feed_has_ticked(api, db):
