@@ -45,24 +45,46 @@ class CoinSerializer(serializers.ModelSerializer):
         ]
 
 
+# Every instant a client names is within these (UTC), so that no conversion or database can overflow:
+# SQLite's datetime adapter raised OverflowError for 0001-01-01T00:00:00+14:00.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+LATEST_UNIX = 253_402_300_799.999  # LATEST.timestamp() rounds up to year 10000
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class TimestampField(serializers.Field):
-    """An instant as ISO 8601 (UTC when no offset) or Unix time in seconds or milliseconds."""
+    """An instant as ISO 8601 (UTC when no offset) or Unix time in seconds or milliseconds, from
+    1970 to 9999 (UTC)."""
 
-    default_error_messages = {"invalid": "Must be an ISO 8601 date-time or a Unix time in seconds or milliseconds."}
+    default_error_messages = {
+        "invalid": "Must be an ISO 8601 date-time or a Unix time in seconds or milliseconds.",
+        "range": "Must be from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z (Unix seconds 0 to 253402300799).",
+    }
 
     def to_internal_value(self, data) -> datetime:
         text = str(data).strip()
+        if text.isascii() and text.isdigit():  # not "²", which isdigit() takes and int() refuses
+            number = int(text) if len(text) <= 20 else 10**20
+            return self._bounded_unix(number / 1000 if number > 10**11 else number)
         try:
-            if text.isdigit():
-                number = int(text)
-                return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, UTC)
             parsed = parse_datetime(text)
-        except (ValueError, OverflowError, OSError):
+        except ValueError:  # well-formed but impossible, e.g. month 13 or offset +25:00
             parsed = None
         if parsed is None:
             self.fail("invalid")
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        try:
+            moment = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        except OverflowError:  # year 0 or 10000 once the offset is taken off
+            self.fail("range")
+        if not EARLIEST <= moment <= LATEST:
+            self.fail("range")
+        return moment
+
+    def _bounded_unix(self, seconds: float) -> datetime:
+        if not 0 <= seconds <= LATEST_UNIX:
+            self.fail("range")
+        return datetime.fromtimestamp(seconds, UTC)
 
     def to_representation(self, value: datetime) -> str:
         return value.isoformat()

@@ -252,6 +252,7 @@ def test_candle_cache_follows_the_feed(api, coins):
         ({"limit": 10**9}, "limit"),
         ({"limit": "many"}, "limit"),
         ({"start": "yesterday"}, "start"),
+        ({"start": "²"}, "start"),  # a digit to str.isdigit(), not to int()
         ({"end": "99999999999999999999999"}, "end"),
         ({"start": NOW, "end": NOW - 60}, "start"),
     ],
@@ -260,6 +261,35 @@ def test_candles_reject_bad_parameters_naming_them(api, coins, params, field):
     response = api.get("/api/coins/BTC/candles", params)
     assert response.status_code == 400
     assert field in response.json()
+
+
+RANGE_MESSAGE = "Must be from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z (Unix seconds 0 to 253402300799)."
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"start": "0001-01-01T00:00:00+14:00"}, "start"),  # year 0 in UTC: OverflowError on SQLite
+        ({"end": "9999-12-31T23:59:59-14:00"}, "end"),  # year 10000 in UTC
+        ({"start": "0001-01-01T00:00:00Z"}, "start"),
+        ({"end": "1969-12-31T23:59:59Z"}, "end"),
+        ({"end": "9" * 15}, "end"),  # Unix milliseconds in the year 33658
+        ({"end": "253402300800000"}, "end"),  # the first millisecond of the year 10000
+        ({"end": "1" + "0" * 15}, "end"),
+    ],
+)
+def test_candles_refuse_instants_out_of_range_naming_the_parameter(api, coins, params, field):
+    params = {"start": "2020-01-01T00:00:00Z", **params} if field == "end" else params
+    response = api.get("/api/coins/BTC/candles", params)
+    assert response.status_code == 400
+    assert response.json() == {field: [RANGE_MESSAGE]}
+
+
+def test_candles_take_the_extreme_instants_in_range(api, coins):
+    store_1m_bars("BTC", 3)
+    for start, end in [("1970-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z"), ("0", "253402300799999")]:
+        response = api.get("/api/coins/BTC/candles", {"timeframe": "1m", "start": start, "end": end})
+        assert response.status_code == 200 and len(response.json()) == 3
 
 
 def test_candles_query_count(api, coins, django_assert_num_queries):
