@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every answer carries X-Request-ID and every log line of the request its id.
+    "scalpaiboard.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -81,6 +83,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "scalpaiboard.urls"
+CSRF_FAILURE_VIEW = "scalpaiboard.api.csrf_failure"
 ASGI_APPLICATION = "scalpaiboard.asgi.application"
 WSGI_APPLICATION = "scalpaiboard.wsgi.application"
 
@@ -200,6 +203,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 REST_FRAMEWORK = {
+    # Bodies nested too deep are a 400 before any parser recurses (scalpaiboard/api.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "scalpaiboard.api.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -259,8 +268,11 @@ LOG_LEVEL = read_str("LOG_LEVEL", default="INFO", choices=("DEBUG", "INFO", "WAR
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line carries the id of the request it was written for ("-" outside requests), the
+    # same id as the X-Request-ID header and the request_id of an API 500's body.
+    "filters": {"request_id": {"()": "scalpaiboard.request_id.RequestIdFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "daphne": {"level": "WARNING"},

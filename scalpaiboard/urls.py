@@ -29,4 +29,8 @@ urlpatterns = [
     path("", include("markets.urls")),
 ]
 
+# JSON under /api/ (with the request id), the regular pages elsewhere.
+handler400 = "scalpaiboard.api.bad_request"
+handler403 = "scalpaiboard.api.permission_denied"
 handler404 = "scalpaiboard.views.page_not_found"
+handler500 = "scalpaiboard.api.server_error"

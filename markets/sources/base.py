@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from scalpaiboard.api import ApplicationError
+
 
 @dataclass(frozen=True, slots=True)
 class CoinProfile:
@@ -115,8 +117,10 @@ class OrderBook:
         return {"symbol": self.symbol, "ts": self.ts, "bids": self.bids, "asks": self.asks}
 
 
-class SourceUnavailable(Exception):
-    """The source cannot answer now (feed not running, exchange unreachable)."""
+class SourceUnavailable(ApplicationError):
+    """The source cannot answer now (feed not running, exchange unreachable): a 503 for API clients."""
+
+    status_code = 503
 
 
 class MarketSource(abc.ABC):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.urls import URLPattern, URLResolver, get_resolver
 
+from scalpaiboard.tests.routes import routes
 from scalpaiboard.views import UPCOMING
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,18 +19,7 @@ NOT_PAGES = ("api/", "admin/", "metrics", "favicon.ico", "robots.txt")
 
 def page_paths() -> list[str]:
     """Every page address the project routes, with BTC for a symbol."""
-    paths = []
-
-    def walk(patterns, prefix: str) -> None:
-        for pattern in patterns:
-            route = prefix + str(pattern.pattern)
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern) and not route.startswith(NOT_PAGES):
-                paths.append("/" + re.sub(r"<(?:str:)?symbol>", "BTC", route))
-
-    walk(get_resolver().url_patterns, "")
-    return paths
+    return [path for path, _ in routes() if not path[1:].startswith(NOT_PAGES)]
 
 
 def test_the_page_list_covers_every_kind_of_page():
@@ -78,7 +67,10 @@ def test_not_found_page_says_what_is_missing_in_words_and_offers_the_search(clie
 def test_an_unknown_api_address_is_json(client, db):
     response = client.get("/api/nothing-here")
     assert response.status_code == 404
-    assert response.json() == {"detail": "No API endpoint at /api/nothing-here. See /api/docs/."}
+    assert response.json() == {
+        "detail": "No API endpoint at /api/nothing-here. See /api/docs/.",
+        "request_id": response["X-Request-ID"],
+    }
 
 
 @pytest.mark.parametrize("section", UPCOMING)

@@ -1,0 +1,27 @@
+"""Every route the project has, for tests that go through all of them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+SAMPLE_ARGUMENTS = {"symbol": "BTC"}
+
+
+def routes() -> list[tuple[str, Callable]]:
+    """(path, view) of every URL pattern, with BTC for a symbol (other arguments stay as written)."""
+    found = []
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern):
+                path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: SAMPLE_ARGUMENTS.get(m[1], m[0]), route)
+                found.append(("/" + path, pattern.callback))
+
+    walk(get_resolver().url_patterns, "")
+    return found
