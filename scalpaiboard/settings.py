@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -76,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a log-in refused by the lock-out into a 429 (scalpaiboard/accounts/lockout.py).
+    "axes.middleware.AxesMiddleware",
     # Sync-only and innermost on purpose: Django then runs the whole chain in one thread under
     # ASGI instead of hopping between the event loop and threads for each middleware's hooks
     # (measured: 1.1 instead of 1.7 ms of CPU for the smallest request).
@@ -192,6 +196,8 @@ CANDLE_RETENTION_DAYS_1M = read_int("CANDLE_RETENTION_DAYS_1M", default=7, minim
 # --- Accounts, API -----------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
+# Axes first: it refuses log-ins of a locked-out account or address before a password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "markets:dashboard"
 LOGOUT_REDIRECT_URL = "markets:dashboard"
@@ -223,10 +229,34 @@ if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=read_int("JWT_ACCESS_MINUTES", default=30, minimum=1)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=read_int("JWT_REFRESH_DAYS", default=7, minimum=1)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=read_int("JWT_ACCESS_MINUTES", default=30, minimum=1, maximum=1440)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=read_int("JWT_REFRESH_DAYS", default=7, minimum=1, maximum=365)),
     "SIGNING_KEY": SECRET_KEY,
+    # A refresh answers a new refresh token too, and the one used is blacklisted: a stolen refresh
+    # token works once at most, and its theft shows when the owner's next refresh is refused.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
 }
+
+# --- Abuse limits: log-in lock-out (django-axes) -------------------------------------------------
+#
+# Log-in (the page, the admin and POST /api/auth/token/): after LOGIN_FAILURE_LIMIT failures of one
+# account, or from one address, within LOGIN_COOLOFF_MINUTES, further attempts are refused until
+# that many minutes after the last failure; a success forgives that account's failures from that
+# address. Attempts are rows in the database (visible in the admin under "Axes").
+LOGIN_FAILURE_LIMIT = read_int("LOGIN_FAILURE_LIMIT", default=5, minimum=1, maximum=1000)
+LOGIN_COOLOFF_MINUTES = read_int("LOGIN_COOLOFF_MINUTES", default=15, minimum=1, maximum=10080)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account and per address
+AXES_RESET_ON_SUCCESS = True
+# Attempts refused during a lock-out do not extend it, so Retry-After stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HANDLER = "scalpaiboard.accounts.lockout.LoginAttemptHandler"
+AXES_LOCKOUT_CALLABLE = "scalpaiboard.accounts.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)  # never a header a client can write
+AXES_VERBOSE = False  # no banner on every manage.py command; lock-outs are still logged
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Scalpaiboard API",
@@ -277,6 +307,7 @@ LOGGING = {
     "loggers": {
         "daphne": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # a line per failed log-in at INFO; lock-outs are warnings
         "httpx": {"level": "WARNING"},  # one line per request: the Binance back-fill makes hundreds
     },
 }

@@ -14,16 +14,18 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICE_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "FEED_EMBEDDED")
 
 
-def settings_of(**env: str) -> subprocess.CompletedProcess:
-    """Import the settings in a fresh interpreter with ``env`` and print what they chose."""
+MODES = (
+    "print(settings.DATABASES['default']['ENGINE'], settings.CACHES['default']['BACKEND'],"
+    " settings.CHANNEL_LAYERS['default']['BACKEND'], settings.CELERY_TASK_ALWAYS_EAGER, settings.FEED_EMBEDDED)"
+)
+
+
+def settings_of(*, code: str = MODES, **env: str) -> subprocess.CompletedProcess:
+    """Import the settings in a fresh interpreter with ``env`` and run ``code`` (by default: print
+    which mode they chose)."""
     clean = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS and k != "PYTEST_XDIST_WORKER"}
-    code = (
-        "import django; from django.conf import settings; django.setup();"
-        "print(settings.DATABASES['default']['ENGINE'], settings.CACHES['default']['BACKEND'],"
-        " settings.CHANNEL_LAYERS['default']['BACKEND'], settings.CELERY_TASK_ALWAYS_EAGER, settings.FEED_EMBEDDED)"
-    )
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", "import django; from django.conf import settings; django.setup();" + code],
         cwd=ROOT,
         env={**clean, "DJANGO_SETTINGS_MODULE": "scalpaiboard.settings", **env},
         capture_output=True,
@@ -68,6 +70,10 @@ def test_service_urls_select_the_full_stack(tmp_path):
         ("BINANCE_REST_URL", "api.binance.com"),
         ("LOG_LEVEL", "LOUD"),
         ("METRICS_ALLOWED_IPS", "localhost"),
+        ("LOGIN_FAILURE_LIMIT", "0"),
+        ("LOGIN_COOLOFF_MINUTES", "0"),
+        ("JWT_ACCESS_MINUTES", "0"),
+        ("JWT_REFRESH_DAYS", "1000"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(tmp_path, name, value):
