@@ -11,7 +11,7 @@ import orjson
 from django.http import HttpRequest, JsonResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
-from rest_framework import exceptions
+from rest_framework import exceptions, throttling
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -124,6 +124,41 @@ class BoundedJSONParser(JSONParser):
             return orjson.loads(raw)
         except orjson.JSONDecodeError as error:
             raise exceptions.ParseError(f"Request body: not valid JSON ({error}).") from None
+
+
+# --- Throttles --------------------------------------------------------------------------------------
+
+
+class DescribedThrottle(throttling.SimpleRateThrottle):
+    """A throttle whose 429 says what the limit is and whom it counts (DRF adds the wait, and
+    the Retry-After header)."""
+
+    counts = ""
+
+    def throttle_failure(self) -> bool:
+        wait = self.wait()
+        limit = f"at most {self.num_requests} requests a {_duration_name(self.duration)} {self.counts}"
+        raise exceptions.Throttled(wait=wait, detail=f"Too many requests: {limit}.")
+
+
+def _duration_name(seconds: int) -> str:
+    return {1: "second", 60: "minute", 3600: "hour", 86400: "day"}.get(seconds, f"{seconds} s")
+
+
+class AnonRateThrottle(DescribedThrottle, throttling.AnonRateThrottle):
+    counts = "from one address without a log-in (RATE_LIMIT_RPM)"
+
+
+class UserRateThrottle(DescribedThrottle, throttling.UserRateThrottle):
+    counts = "per user (RATE_LIMIT_RPM)"
+
+
+class ScopedRateThrottle(DescribedThrottle, throttling.ScopedRateThrottle):
+    """Stricter limits where a view names a ``throttle_scope`` (login, ai_chat)."""
+
+    @property
+    def counts(self) -> str:
+        return f"to {self.scope} endpoints per user or address (RATE_LIMIT_{self.scope.upper()}_RPM)"
 
 
 # --- Pagination and rendering ----------------------------------------------------------------------

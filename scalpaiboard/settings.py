@@ -224,6 +224,15 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["scalpaiboard.api.ORJSONRenderer"],
     "EXCEPTION_HANDLER": "scalpaiboard.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # See "Abuse limits" below. Throttles key anonymous clients by REMOTE_ADDR alone (0 proxies):
+    # behind nginx, daphne's --proxy-headers sets it from the X-Forwarded-For that nginx writes,
+    # whereas DRF's default would take a client-supplied X-Forwarded-For as is.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "scalpaiboard.api.AnonRateThrottle",
+        "scalpaiboard.api.UserRateThrottle",
+        "scalpaiboard.api.ScopedRateThrottle",
+    ],
+    "NUM_PROXIES": 0,
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
@@ -238,7 +247,7 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
 }
 
-# --- Abuse limits: log-in lock-out (django-axes) -------------------------------------------------
+# --- Abuse limits: log-in lock-out (django-axes) and API throttles (DRF) ----------------------
 #
 # Log-in (the page, the admin and POST /api/auth/token/): after LOGIN_FAILURE_LIMIT failures of one
 # account, or from one address, within LOGIN_COOLOFF_MINUTES, further attempts are refused until
@@ -257,6 +266,26 @@ AXES_LOCKOUT_CALLABLE = "scalpaiboard.accounts.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)  # never a header a client can write
 AXES_VERBOSE = False  # no banner on every manage.py command; lock-outs are still logged
+
+# API (DRF views only; the pages' HTMX polling goes through Django views and is not throttled):
+# RATE_LIMIT_RPM requests a minute per signed-in user and per anonymous address, 0 for no limit.
+# The throttles count in the cache: Redis in the full stack (shared by every server process),
+# local memory per process in embedded mode. Scopes: `login` for the JWT views, `ai_chat` for the
+# assistant's chat endpoint (defined here for it; no view uses it yet). Answers that /api/coins and
+# /api/coins/{symbol} serve from the market cache never reach DRF and are not counted (each costs
+# less than counting it would); a new query string misses that cache and is counted.
+RATE_LIMIT_RPM = read_int("RATE_LIMIT_RPM", default=600, minimum=0)
+RATE_LIMIT_LOGIN_RPM = read_int("RATE_LIMIT_LOGIN_RPM", default=20, minimum=0)
+RATE_LIMIT_AI_CHAT_RPM = read_int("RATE_LIMIT_AI_CHAT_RPM", default=10, minimum=0)
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    scope: f"{rpm}/min" if rpm else None
+    for scope, rpm in {
+        "anon": RATE_LIMIT_RPM,
+        "user": RATE_LIMIT_RPM,
+        "login": RATE_LIMIT_LOGIN_RPM,
+        "ai_chat": RATE_LIMIT_AI_CHAT_RPM,
+    }.items()
+}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Scalpaiboard API",

@@ -70,6 +70,8 @@ def test_service_urls_select_the_full_stack(tmp_path):
         ("BINANCE_REST_URL", "api.binance.com"),
         ("LOG_LEVEL", "LOUD"),
         ("METRICS_ALLOWED_IPS", "localhost"),
+        ("RATE_LIMIT_RPM", "-1"),
+        ("RATE_LIMIT_LOGIN_RPM", "many"),
         ("LOGIN_FAILURE_LIMIT", "0"),
         ("LOGIN_COOLOFF_MINUTES", "0"),
         ("JWT_ACCESS_MINUTES", "0"),
