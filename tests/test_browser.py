@@ -45,10 +45,11 @@ def page(server):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(20_000)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(20_000)
         errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        context.on("weberror", lambda error: errors.append(str(error.error)))  # every page a test opens
+        page = context.new_page()
         page.base = server
         yield page
         browser.close()

@@ -141,7 +141,8 @@
     const legend = document.getElementById("chart-legend");
     const chart = LC.createChart(box, {
       autoSize: true,
-      layout: { background: { color: "transparent" }, textColor: "#8a93a6" },
+      // The logo would sit on the candles; the page credits TradingView under the chart instead.
+      layout: { background: { color: "transparent" }, textColor: "#8a93a6", attributionLogo: false },
       grid: { vertLines: { color: "#1a2133" }, horzLines: { color: "#1a2133" } },
       rightPriceScale: { borderColor: "#232c40" },
       timeScale: { borderColor: "#232c40", timeVisible: true, secondsVisible: false },
@@ -150,10 +151,14 @@
     const candles = chart.addSeries(LC.CandlestickSeries, {
       upColor: "#16c784", downColor: "#ea3943", borderVisible: false, wickUpColor: "#16c784", wickDownColor: "#ea3943",
     });
-    const volume = chart.addSeries(LC.HistogramSeries, { priceFormat: { type: "volume" }, priceScaleId: "volume" });
+    // No volume label: it would sit among the prices on the one visible scale.
+    const volume = chart.addSeries(LC.HistogramSeries, {
+      priceFormat: { type: "volume" }, priceScaleId: "volume", lastValueVisible: false, priceLineVisible: false,
+    });
     chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
     candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.25 } });
 
+    box.scalpaiboardChart = { chart, candles }; // for the browser tests: where the last candle is drawn
     const symbol = box.dataset.symbol;
     let timeframe = box.dataset.timeframe;
     let lastTime = 0;
