@@ -1,4 +1,4 @@
-// Scalpaiboard pages: live prices over /ws (HTML fragments swapped by htmx's ws extension),
+// Scalpaiboard pages: live prices over /ws (HTML fragments that htmx's ws extension delivers),
 // the connection badge, error banners, and the coin chart fed by JSON candle messages.
 (function () {
   "use strict";
@@ -92,6 +92,35 @@
     if (message.type === "candle") candleHandlers.forEach((handler) => handler.onCandle(message));
     else if (message.type === "error") console.warn("Live data:", message.message);
   });
+
+  // --- Live figures -------------------------------------------------------------------------
+  // The feed's fragments replace a page's figures (span.num) out of band, a few hundred a message
+  // on a full table. Each is updated in place, text and class: htmx's own out-of-band swap fires an
+  // event for every element swapped so far after each one (quadratic: 100 rows froze the page).
+  document.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const { target, fragment } = event.detail;
+    const next = fragment.firstElementChild;
+    if (!next || !target.matches("span.num") || !next.matches("span.num")) return;
+    event.detail.shouldSwap = false;
+    if (target.classList.contains("price")) flashOnMove(target, priceIn(next));
+    target.textContent = next.textContent;
+    target.className = next.className;
+  });
+
+  // Prices tick every second, so a flash on every tick kept each cell tinted. A cell flashes (the
+  // CSS animation: 0.6 s) when its price has moved FLASH_MOVE from where it stood at its last flash:
+  // ticks leave it clear, a run or a jump stands out.
+  const FLASH_MOVE = 0.0005; // 0.05 %
+  const priceIn = (cell) => parseFloat(cell.textContent.replace(/,/g, ""));
+
+  function flashOnMove(cell, price) {
+    const from = Number(cell.dataset.flashFrom) || priceIn(cell);
+    if (!(price > 0 && from > 0) || Math.abs(price / from - 1) < FLASH_MOVE) return;
+    cell.dataset.flashFrom = String(price);
+    delete cell.dataset.flash;
+    void cell.offsetWidth; // let the style see the flash end, so that a new one starts over
+    cell.dataset.flash = price > from ? "up" : "down";
+  }
 
   // --- Table swaps and errors ---------------------------------------------------------------
   // Empty filters stay out of the request (and so out of the address bar).
