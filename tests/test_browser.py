@@ -45,10 +45,11 @@ def page(server):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(20_000)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(20_000)
         errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        context.on("weberror", lambda error: errors.append(str(error.error)))  # every page a test opens
+        page = context.new_page()
         page.base = server
         yield page
         browser.close()
@@ -119,3 +120,59 @@ def test_dashboard_on_a_phone_hides_the_sidebar_behind_a_menu(page):
     page.click(".menu-toggle")
     page.wait_for_function("document.body.classList.contains('nav-open')")
     assert page.locator("#coin-table table").bounding_box()["width"] <= 390
+
+
+# Each price cell's computed background every 40 ms: whether it is tinted, and by which animation
+# (a flash is one animation, known by its start time).
+SAMPLE_PRICE_BACKGROUNDS = """async ({ cells, ms }) => {
+  const samples = [];
+  const start = performance.now();
+  while (performance.now() - start < ms) {
+    const now = performance.now() - start;
+    cells.forEach((id) => {
+      const cell = document.getElementById(id);
+      const tinted = getComputedStyle(cell).backgroundColor !== "rgba(0, 0, 0, 0)";
+      const flash = cell.getAnimations().map((animation) => animation.startTime).join();
+      samples.push({ cell: id, t: now, tinted, flash });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 40));
+  }
+  return samples;
+}"""
+
+# A 1 % rise of BTC, through the out-of-band swap that the feed's fragments go through (the page's
+# listeners expect the target that htmx's own swaps give their events).
+BTC_JUMPS = """() => {
+  const price = parseFloat(document.getElementById("p-BTC").textContent.replace(/,/g, "")) * 1.01;
+  const text = price.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const fragment = `<span id="p-BTC" class="num price" hx-swap-oob="true">${text}</span>`;
+  htmx.swap(document.body, fragment, { swapStyle: "none" }, { eventInfo: { target: document.body } });
+}"""
+
+
+def flash_lengths(samples: list[dict]) -> dict[tuple[str, str], float]:
+    """How long each flash kept its cell tinted, in ms, by (cell, flash)."""
+    times: dict[tuple[str, str], list[float]] = {}
+    for sample in samples:
+        if sample["tinted"]:
+            times.setdefault((sample["cell"], sample["flash"]), []).append(sample["t"])
+    return {key: max(ts) - min(ts) for key, ts in times.items()}
+
+
+def test_dashboard_prices_stay_clear_between_brief_flashes_on_real_moves(page):
+    page.goto(page.base + "/")
+    page.wait_for_selector("#live-status.live")
+    cells = page.eval_on_selector_all("#coin-table .price", "cells => cells.map((cell) => cell.id)")
+    before = page.text_content("#p-BTC")
+    page.wait_for_function("before => document.getElementById('p-BTC').textContent !== before", arg=before)
+
+    samples = page.evaluate(SAMPLE_PRICE_BACKGROUNDS, {"cells": cells, "ms": 6000})  # prices tick every second
+    for cell in cells:
+        tinted = [s["tinted"] for s in samples if s["cell"] == cell]
+        assert sum(tinted) / len(tinted) < 0.25, f"{cell} tinted {sum(tinted)} of {len(tinted)} samples"
+    assert all(length < 1000 for length in flash_lengths(samples).values()), flash_lengths(samples)
+
+    page.evaluate(BTC_JUMPS)
+    jump = page.evaluate(SAMPLE_PRICE_BACKGROUNDS, {"cells": ["p-BTC"], "ms": 1500})
+    assert jump[0]["tinted"], "a 1 % move flashes"
+    assert 300 < max(flash_lengths(jump).values()) < 1000, flash_lengths(jump)

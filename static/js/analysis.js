@@ -13,6 +13,8 @@
   const REFRESH_MS = 5000;
   const PANE_SERIES = { rsi: 1, macd: 2, macd_signal: 2 }; // the rest of the lines overlay the price
   const VISIBLE_BARS = 200; // shown at first (the rest is a scroll away): recent patterns stay readable
+  const LABEL_PX = 18; // the height of a label on the price scale (12 px text and its padding)
+  const RSI_LEVELS = [70, 30];
 
   // Indicator values from the API (no series) by series column, to move the last point of each line.
   function latestColumns(analysis) {
@@ -56,7 +58,8 @@
 
     const chart = LC.createChart(box, {
       autoSize: true,
-      layout: { background: { color: "transparent" }, textColor: MUTED, panes: { separatorColor: "#232c40" } },
+      // The logo would sit on the MACD pane; the caption under the chart credits TradingView instead.
+      layout: { background: { color: "transparent" }, textColor: MUTED, attributionLogo: false, panes: { separatorColor: "#232c40" } },
       grid: { vertLines: { color: "#1a2133" }, horzLines: { color: "#1a2133" } },
       rightPriceScale: { borderColor: "#232c40" },
       timeScale: { borderColor: "#232c40", timeVisible: true, secondsVisible: false },
@@ -71,9 +74,15 @@
     candles.priceScale().applyOptions({ scaleMargins: { top: 0.06, bottom: 0.22 } });
     const markers = LC.createSeriesMarkers(candles, []);
 
-    const rsi = chart.addSeries(LC.LineSeries, { color: "#b05cc8", lineWidth: 2, priceLineVisible: false }, 1);
-    rsi.createPriceLine({ price: 70, color: DOWN, lineStyle: LC.LineStyle.Dashed, lineWidth: 1, title: "70" });
-    rsi.createPriceLine({ price: 30, color: UP, lineStyle: LC.LineStyle.Dashed, lineWidth: 1, title: "30" });
+    // RSI on its whole 0-100 range, so that the 70 and 30 lines are always in view. Its scale labels
+    // only 70, 30 and the last value: tick labels there would sit under those (the pane is short).
+    const rsi = chart.addSeries(LC.LineSeries, {
+      color: "#b05cc8", lineWidth: 2, priceLineVisible: false,
+      priceFormat: { type: "custom", minMove: 0.1, formatter: (v) => v.toFixed(1), tickmarksFormatter: (values) => values.map(() => "") },
+      autoscaleInfoProvider: () => ({ priceRange: { minValue: 0, maxValue: 100 } }),
+    }, 1);
+    rsi.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.08 } });
+    RSI_LEVELS.forEach((price) => rsi.createPriceLine({ price, color: price > 50 ? DOWN : UP, lineStyle: LC.LineStyle.Dashed, lineWidth: 1 }));
     const macdHist = chart.addSeries(LC.HistogramSeries, { ...quiet }, 2);
     const macdLine = chart.addSeries(LC.LineSeries, { ...quiet, color: "#4f8cff", lineWidth: 2 }, 2);
     const macdSignal = chart.addSeries(LC.LineSeries, { ...quiet, color: "#f0b90b", lineWidth: 1 }, 2);
@@ -81,12 +90,15 @@
     panes[0].setStretchFactor(3);
     panes[1].setStretchFactor(1);
     panes[2].setStretchFactor(1);
+    box.scalpaiboardChart = { chart, candles, rsi }; // for the browser tests: where labels are drawn
 
     // Series by column name, and the overlay group each belongs to (for the toggles).
     const columns = { rsi: rsi, macd: macdLine, macd_signal: macdSignal };
     const groups = { sma: [], ema: [], bbands: [] };
     let priceLines = [];
+    let labelled = []; // the price lines with a label on the price scale, and their prices
     let patternSeries = [];
+    let lastClose = null;
     let prices = priceFormat([]);
 
     const overlayOn = (name) => {
@@ -104,6 +116,30 @@
       const r = lastRsi == null ? "" : `  RSI ${lastRsi.toFixed(1)}`;
       legend.textContent = `O ${bar.open}  H ${bar.high}  L ${bar.low}  C ${bar.close}${r}`;
     };
+
+    // --- price-scale labels -----------------------------------------------------------------------
+    // Labels that would overlap (a narrow chart, levels close together) keep the one nearer the
+    // last price; the others stay lines without a label (the summary beside the chart lists them).
+    function declutterLabels() {
+      declutterQueued = false;
+      const height = chart.paneSize(0).height;
+      const taken = [candles.priceToCoordinate(lastClose)];
+      const byDistance = (a, b) => Math.abs(a.price - lastClose) - Math.abs(b.price - lastClose);
+      [...labelled].sort(byDistance).forEach(({ line, price }) => {
+        const y = candles.priceToCoordinate(price);
+        const room = y != null && y >= 0 && y <= height && taken.every((t) => t == null || Math.abs(t - y) >= LABEL_PX);
+        if (room) taken.push(y);
+        if (line.options().axisLabelVisible !== room) line.applyOptions({ axisLabelVisible: room });
+      });
+    }
+    // After the chart's own redraw in the same frame, when coordinates follow the new price range.
+    let declutterQueued = false;
+    function queueDeclutter() {
+      if (!declutterQueued) requestAnimationFrame(declutterLabels);
+      declutterQueued = true;
+    }
+    chart.timeScale().subscribeVisibleLogicalRangeChange(queueDeclutter);
+    chart.timeScale().subscribeSizeChange(queueDeclutter);
 
     // --- overlays -----------------------------------------------------------------------------
     function overlaySeries(name) {
@@ -153,6 +189,7 @@
         if (!(name in data)) series.setData([]); // a length no longer asked for
       });
       lastTime = times.length ? times[times.length - 1] : 0;
+      lastClose = times.length ? data.close[times.length - 1] : null;
       prices = priceFormat(data.close.slice(-1));
       [candles, ...Object.entries(columns).filter(([name]) => !(name in PANE_SERIES)).map(([, series]) => series)]
         .forEach((series) => series.applyOptions({ priceFormat: prices }));
@@ -167,6 +204,7 @@
     function drawLevels(analysis) {
       priceLines.forEach((line) => candles.removePriceLine(line));
       priceLines = [];
+      labelled = labelled.filter(({ series }) => series !== candles);
       box.dataset.levels = "0";
       if (!overlayOn("levels")) return;
       const pivots = analysis.levels.pivots.value || {};
@@ -176,14 +214,18 @@
       });
       [["support", UP, "S"], ["resistance", DOWN, "R"]].forEach(([side, color, letter]) => {
         analysis.levels[side].forEach((level) => {
-          priceLines.push(candles.createPriceLine({ price: level.price, color, lineWidth: 2, lineStyle: LC.LineStyle.Solid, axisLabelVisible: true, title: `${letter} ×${level.touches}` }));
+          const line = candles.createPriceLine({ price: level.price, color, lineWidth: 2, lineStyle: LC.LineStyle.Solid, axisLabelVisible: true, title: `${letter} ×${level.touches}` });
+          priceLines.push(line);
+          labelled.push({ series: candles, line, price: level.price });
         });
       });
       box.dataset.levels = String(priceLines.length);
+      queueDeclutter();
     }
 
     function drawPatterns(patterns) {
       patternSeries.forEach((series) => chart.removeSeries(series));
+      labelled = labelled.filter(({ series }) => !patternSeries.includes(series));
       patternSeries = [];
       const shown = overlayOn("patterns") ? patterns : [];
       const pointMarkers = [];
@@ -203,12 +245,17 @@
           pointMarkers.push({ time, position: "atPriceMiddle", price, shape: "circle", size: 0.6, color, text });
         });
         if (pattern === strongest) {
-          series.createPriceLine({ price: pattern.breakout, color, lineWidth: 1, lineStyle: LC.LineStyle.Dotted, title: "breakout" });
-          series.createPriceLine({ price: pattern.target, color, lineWidth: 1, lineStyle: LC.LineStyle.LargeDashed, title: "target" });
+          [["breakout", LC.LineStyle.Dotted], ["target", LC.LineStyle.LargeDashed]].forEach(([title, lineStyle]) => {
+            const price = pattern[title];
+            labelled.push({ series, price, line: series.createPriceLine({ price, color, lineWidth: 1, lineStyle, title }) });
+          });
         }
       });
       markers.setMarkers(pointMarkers.sort((a, b) => a.time - b.time));
       box.dataset.patterns = String(shown.length);
+      // The toggle is on and the chart shows nothing: say that the scan found nothing.
+      document.getElementById("analysis-patterns-none").hidden = !overlayOn("patterns") || shown.length > 0;
+      queueDeclutter();
     }
 
     // --- loading ----------------------------------------------------------------------------------
@@ -288,7 +335,9 @@
         candles.update(bar);
         volume.update(volumeBar(bar));
         lastTime = bar.time;
+        lastClose = bar.close;
         showLegend(bar);
+        queueDeclutter();
         box.dataset.lastUpdate = String(Date.now());
       },
     };

@@ -1,4 +1,4 @@
-// Scalpaiboard pages: live prices over /ws (HTML fragments swapped by htmx's ws extension),
+// Scalpaiboard pages: live prices over /ws (HTML fragments that htmx's ws extension delivers),
 // the connection badge, error banners, and the coin chart fed by JSON candle messages.
 (function () {
   "use strict";
@@ -93,6 +93,35 @@
     else if (message.type === "error") console.warn("Live data:", message.message);
   });
 
+  // --- Live figures -------------------------------------------------------------------------
+  // The feed's fragments replace a page's figures (span.num) out of band, a few hundred a message
+  // on a full table. Each is updated in place, text and class: htmx's own out-of-band swap fires an
+  // event for every element swapped so far after each one (quadratic: 100 rows froze the page).
+  document.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const { target, fragment } = event.detail;
+    const next = fragment.firstElementChild;
+    if (!next || !target.matches("span.num") || !next.matches("span.num")) return;
+    event.detail.shouldSwap = false;
+    if (target.classList.contains("price")) flashOnMove(target, priceIn(next));
+    target.textContent = next.textContent;
+    target.className = next.className;
+  });
+
+  // Prices tick every second, so a flash on every tick kept each cell tinted. A cell flashes (the
+  // CSS animation: 0.6 s) when its price has moved FLASH_MOVE from where it stood at its last flash:
+  // ticks leave it clear, a run or a jump stands out.
+  const FLASH_MOVE = 0.0005; // 0.05 %
+  const priceIn = (cell) => parseFloat(cell.textContent.replace(/,/g, ""));
+
+  function flashOnMove(cell, price) {
+    const from = Number(cell.dataset.flashFrom) || priceIn(cell);
+    if (!(price > 0 && from > 0) || Math.abs(price / from - 1) < FLASH_MOVE) return;
+    cell.dataset.flashFrom = String(price);
+    delete cell.dataset.flash;
+    void cell.offsetWidth; // let the style see the flash end, so that a new one starts over
+    cell.dataset.flash = price > from ? "up" : "down";
+  }
+
   // --- Table swaps and errors ---------------------------------------------------------------
   // Empty filters stay out of the request (and so out of the address bar).
   document.addEventListener("htmx:configRequest", (event) => {
@@ -141,7 +170,8 @@
     const legend = document.getElementById("chart-legend");
     const chart = LC.createChart(box, {
       autoSize: true,
-      layout: { background: { color: "transparent" }, textColor: "#8a93a6" },
+      // The logo would sit on the candles; the page credits TradingView under the chart instead.
+      layout: { background: { color: "transparent" }, textColor: "#8a93a6", attributionLogo: false },
       grid: { vertLines: { color: "#1a2133" }, horzLines: { color: "#1a2133" } },
       rightPriceScale: { borderColor: "#232c40" },
       timeScale: { borderColor: "#232c40", timeVisible: true, secondsVisible: false },
@@ -150,10 +180,14 @@
     const candles = chart.addSeries(LC.CandlestickSeries, {
       upColor: "#16c784", downColor: "#ea3943", borderVisible: false, wickUpColor: "#16c784", wickDownColor: "#ea3943",
     });
-    const volume = chart.addSeries(LC.HistogramSeries, { priceFormat: { type: "volume" }, priceScaleId: "volume" });
+    // No volume label: it would sit among the prices on the one visible scale.
+    const volume = chart.addSeries(LC.HistogramSeries, {
+      priceFormat: { type: "volume" }, priceScaleId: "volume", lastValueVisible: false, priceLineVisible: false,
+    });
     chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
     candles.priceScale().applyOptions({ scaleMargins: { top: 0.08, bottom: 0.25 } });
 
+    box.scalpaiboardChart = { chart, candles }; // for the browser tests: where the last candle is drawn
     const symbol = box.dataset.symbol;
     let timeframe = box.dataset.timeframe;
     let lastTime = 0;
