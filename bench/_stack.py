@@ -218,6 +218,8 @@ class Stack:
                 "RATE_LIMIT_RPM": "0",
                 "SECRET_KEY": secrets.token_urlsafe(50),
                 "VAR_DIR": str(self.workdir / "var"),
+                # A thousand benchmark clients come from one address: lift the per-address socket cap.
+                "WS_MAX_SOCKETS_PER_ADDRESS": "0",
                 "PYTHONUNBUFFERED": "1",
             }
         )

@@ -1,25 +1,39 @@
 """The /ws consumer: live tickers, forming candles and (signed-in) notifications.
 
 Client messages are JSON objects with an ``action`` of ``subscribe`` or ``unsubscribe``; see
-DESIGN.md. A bad message gets ``{"type": "error", "message": ...}`` and the socket stays open.
+DESIGN.md. Every frame gets a result or ``{"type": "error", "message": ...}`` and the socket stays
+open, with two exceptions: a frame over WS_MAX_FRAME_BYTES closes it with 1009 (message too big),
+and a socket that keeps sending faster than WS_MESSAGES_PER_SECOND is closed with 1008 (policy
+violation) once its refused messages owe five seconds' worth (markets/socket_limits.py).
 Connect with ``?format=html`` to receive tickers as HTML fragments that HTMX swaps into a page.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import parse_qs
 
+import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from markets.fanout import batch_text, live_fanout
+from markets.models import Coin
 from markets.selectors import coin_symbols
+from markets.socket_limits import OPEN_SOCKETS, MessageRate
 from markets.timeframes import TIMEFRAME_SECONDS
-from scalpaiboard.metrics import WEBSOCKETS
 
-MAX_SYMBOLS = 500
+logger = logging.getLogger(__name__)
+
 ALL = "*"
+ACTIONS = ("subscribe", "unsubscribe")
+CHANNELS = ("prices", "candles", "notifications")
+MAX_SYMBOL_LENGTH = Coin._meta.get_field("symbol").max_length
+POLICY_VIOLATION = 1008
+MESSAGE_TOO_BIG = 1009
+TOO_MANY = "too many messages: at most {} a second, refused ones included; this one was ignored"
 
 
 class ProtocolError(Exception):
@@ -29,56 +43,98 @@ class ProtocolError(Exception):
 class MarketConsumer(AsyncWebsocketConsumer):
     """One connection: which symbols it follows, in which format, and which candle streams."""
 
-    async def connect(self) -> None:
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
-        self.html = query.get("format", ["json"])[0] == "html"
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.html = False
         self.symbols: set[str] = set()
         self.all_symbols = False
         self.candle_streams: dict[str, set[str]] = {}  # symbol -> timeframes
-        await self.accept()
-        WEBSOCKETS.inc()
+        self.notifications = False
+        self.address: str | None = None
+        self.admitted = False
+        self.closing = False
+        self.rate = MessageRate(0)
 
-    async def disconnect(self, code: int) -> None:
-        WEBSOCKETS.dec()
+    async def __call__(self, scope, receive, send) -> None:
+        """Serve the socket, then release what it holds however it ended: closed, crashed or cancelled."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.release()
+
+    async def connect(self) -> None:
+        self.address = client_address(self.scope)
+        if not OPEN_SOCKETS.admit(self.address, cap=settings.WS_MAX_SOCKETS_PER_ADDRESS):
+            logger.info("Refused a /ws socket: %s already has %s open", self.address, OPEN_SOCKETS.count(self.address))
+            await self.close()  # before accept: the handshake is answered 403
+            return
+        self.admitted = True
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        self.html = query.get("format", ["json"])[0] == "html"
+        self.rate = MessageRate(settings.WS_MESSAGES_PER_SECOND)
+        await self.accept()
+
+    async def release(self) -> None:
+        """Give back the socket's count and memberships; runs once, when its application ends."""
+        if self.admitted:
+            self.admitted = False
+            OPEN_SOCKETS.release(self.address)
+        if getattr(self, "channel_layer", None) is None:
+            return  # ended before channels set it up: nothing followed
         fanout = live_fanout(self.channel_layer)
         fanout.unfollow_prices(self)
         fanout.unfollow_candles(self)
-        user = self.scope.get("user")
-        if user is not None and user.is_authenticated:
-            await self.channel_layer.group_discard(notifications_group(user.pk), self.channel_name)
+        if self.notifications:
+            self.notifications = False
+            await self.leave_notifications()
+
+    async def leave_notifications(self) -> None:
+        try:
+            await self.channel_layer.group_discard(notifications_group(self.scope["user"].pk), self.channel_name)
+        except Exception:  # the layer's membership expires anyway; do not hide why the socket ended
+            logger.warning("Could not leave a notifications group", exc_info=True)
 
     # --- client messages ------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        try:
-            await self.dispatch_action(self.parse(text_data))
-        except ProtocolError as error:
-            await self.send_json({"type": "error", "message": str(error)})
+        if self.closing:
+            return
+        if frame_size(text_data, bytes_data) > settings.WS_MAX_FRAME_BYTES:
+            await self.close_with(MESSAGE_TOO_BIG)
+        elif not self.rate.admit():
+            await self.refuse_over_rate()
+        else:
+            await self.answer(text_data)
 
-    def parse(self, text: str | None) -> dict:
-        if text is None:
-            raise ProtocolError("messages must be JSON text, not binary")
+    async def answer(self, text: str | None) -> None:
+        """Carry out one message, answering an error for a bad one and for any failure of ours."""
         try:
-            message = json.loads(text)
-        except ValueError:
-            raise ProtocolError("message is not valid JSON") from None
-        if not isinstance(message, dict):
-            raise ProtocolError("message must be a JSON object with an 'action'")
-        if message.get("action") not in ("subscribe", "unsubscribe"):
-            raise ProtocolError("'action' must be 'subscribe' or 'unsubscribe'")
-        return message
+            await self.dispatch_action(parse_message(text))
+        except ProtocolError as error:
+            await self.send_error(str(error))
+        except Exception:
+            logger.exception("Could not handle a /ws message")  # a bug of ours: tell the client, keep the socket
+            await self.send_error("the server failed to handle this message")
+
+    async def refuse_over_rate(self) -> None:
+        if self.rate.flooding:
+            await self.close_with(POLICY_VIOLATION)
+        else:
+            await self.send_error(TOO_MANY.format(self.rate.per_second))
+
+    async def close_with(self, code: int) -> None:
+        self.closing = True
+        await self.close(code=code)
 
     async def dispatch_action(self, message: dict) -> None:
-        channel = message.get("channel", "prices")
+        channel = choice(message, "channel", CHANNELS, default="prices")
         subscribe = message["action"] == "subscribe"
         if channel == "prices":
             await self.change_prices(message, subscribe)
         elif channel == "candles":
             await self.change_candles(message, subscribe)
-        elif channel == "notifications":
-            await self.change_notifications(subscribe)
         else:
-            raise ProtocolError("'channel' must be 'prices', 'candles' or 'notifications'")
+            await self.change_notifications(subscribe)
 
     async def change_prices(self, message: dict, subscribe: bool) -> None:
         requested = message.get("symbols")
@@ -88,22 +144,37 @@ class MarketConsumer(AsyncWebsocketConsumer):
                 self.symbols.clear()
         else:
             known, unknown = await self.split_symbols(requested)
+            if subscribe:
+                self.check_room(len(known - self.symbols))
             (self.symbols.update if subscribe else self.symbols.difference_update)(known)
             if unknown:
-                await self.send_json({"type": "error", "message": f"unknown symbols: {', '.join(sorted(unknown))}"})
+                await self.send_error(f"unknown symbols: {', '.join(sorted(unknown))}")
         await self.follow_prices(self.all_symbols or bool(self.symbols))
         await self.send_json(
             {"type": "subscribed", "channel": "prices", "symbols": ALL if self.all_symbols else sorted(self.symbols)}
         )
 
     async def split_symbols(self, requested) -> tuple[set[str], set[str]]:
-        if not isinstance(requested, list) or not all(isinstance(s, str) for s in requested):
-            raise ProtocolError('\'symbols\' must be "*" or a list of symbol strings, e.g. ["BTC", "ETH"]')
-        if not requested or len(requested) > MAX_SYMBOLS:
-            raise ProtocolError(f"'symbols' must name between 1 and {MAX_SYMBOLS} symbols")
+        most = settings.WS_MAX_SUBSCRIPTIONS
+        if not isinstance(requested, list) or not all(is_symbol(s) for s in requested):
+            raise ProtocolError(
+                f"'symbols' must be \"*\" or a list of symbols of up to {MAX_SYMBOL_LENGTH} characters, "
+                'e.g. ["BTC", "ETH"]'
+            )
+        if not requested or len(requested) > most:
+            raise ProtocolError(f"'symbols' must name between 1 and {most} symbols")
         wanted = {s.strip().upper() for s in requested}
         known = await database_sync_to_async(coin_symbols)()
         return wanted & known, wanted - known
+
+    def check_room(self, more: int) -> None:
+        """Refuse a subscription that would take this socket past WS_MAX_SUBSCRIPTIONS."""
+        total = len(self.symbols) + sum(map(len, self.candle_streams.values())) + more
+        if total > settings.WS_MAX_SUBSCRIPTIONS:
+            raise ProtocolError(
+                f"at most {settings.WS_MAX_SUBSCRIPTIONS} subscriptions on one socket (symbols and candle streams "
+                f"together); this would make {total}: unsubscribe from some first"
+            )
 
     async def follow_prices(self, follow: bool) -> None:
         fanout = live_fanout(self.channel_layer)
@@ -120,27 +191,31 @@ class MarketConsumer(AsyncWebsocketConsumer):
         return batch_text(mine, html=self.html) if mine else None
 
     async def change_candles(self, message: dict, subscribe: bool) -> None:
-        symbol, timeframe = message.get("symbol"), message.get("timeframe")
-        if timeframe not in TIMEFRAME_SECONDS:
-            raise ProtocolError(f"'timeframe' must be one of {', '.join(TIMEFRAME_SECONDS)}")
-        if not isinstance(symbol, str):
-            raise ProtocolError("'symbol' must be a symbol string, e.g. \"BTC\"")
+        timeframe = choice(message, "timeframe", tuple(TIMEFRAME_SECONDS))
+        symbol = message.get("symbol")
+        if not is_symbol(symbol):
+            raise ProtocolError(f"'symbol' must be a symbol of up to {MAX_SYMBOL_LENGTH} characters, e.g. \"BTC\"")
         known, _ = await self.split_symbols([symbol])
         if not known:
             raise ProtocolError(f"unknown symbol: {symbol.strip().upper()}")
         symbol = known.pop()
         streams = self.candle_streams.setdefault(symbol, set())
+        if subscribe and timeframe not in streams:
+            self.check_room(1)
         (streams.add if subscribe else streams.discard)(timeframe)
         if not streams:
             del self.candle_streams[symbol]
+        await self.follow_candles()
+        await self.send_json(
+            {"type": "subscribed", "channel": "candles", "symbol": symbol, "timeframes": sorted(streams)}
+        )
+
+    async def follow_candles(self) -> None:
         fanout = live_fanout(self.channel_layer)
         if self.candle_streams:
             await fanout.follow_candles(self)
         else:
             fanout.unfollow_candles(self)
-        await self.send_json(
-            {"type": "subscribed", "channel": "candles", "symbol": symbol, "timeframes": sorted(streams)}
-        )
 
     async def change_notifications(self, subscribe: bool) -> None:
         user = self.scope.get("user")
@@ -148,6 +223,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
             raise ProtocolError("sign in to subscribe to notifications")
         change = self.channel_layer.group_add if subscribe else self.channel_layer.group_discard
         await change(notifications_group(user.pk), self.channel_name)
+        self.notifications = subscribe
         await self.send_json({"type": "subscribed" if subscribe else "unsubscribed", "channel": "notifications"})
 
     # --- group messages -------------------------------------------------------------------
@@ -155,8 +231,52 @@ class MarketConsumer(AsyncWebsocketConsumer):
     async def notification_message(self, event: dict) -> None:
         await self.send_json({"type": "notification", **event["notification"]})
 
+    async def send_error(self, message: str) -> None:
+        await self.send_json({"type": "error", "message": message})
+
     async def send_json(self, payload: dict) -> None:
         await self.send(text_data=json.dumps(payload))
+
+
+def parse_message(text: str | None) -> dict:
+    """The client message in ``text``: a JSON object with a valid 'action'.
+
+    orjson stops at 1,024 levels of nesting with an error, where the standard library's parser
+    would exhaust the stack (RecursionError) on a frame of ``[`` repeated.
+    """
+    if text is None:
+        raise ProtocolError("messages must be JSON text, not binary")
+    try:
+        message = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise ProtocolError(f"message is not valid JSON: {error}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("message must be a JSON object with an 'action'")
+    choice(message, "action", ACTIONS)
+    return message
+
+
+def choice(message: dict, name: str, choices: tuple[str, ...], *, default: str | None = None) -> str:
+    """The string field ``name`` of ``message``, which must be one of ``choices``."""
+    value = message.get(name, default)
+    if not isinstance(value, str) or value not in choices:
+        raise ProtocolError(f"'{name}' must be one of {', '.join(repr(c) for c in choices)}")
+    return value
+
+
+def is_symbol(value) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_SYMBOL_LENGTH
+
+
+def frame_size(text: str | None, data: bytes | None) -> int:
+    """Bytes of a frame as it came over the wire (text frames are UTF-8)."""
+    return len(data or b"") if text is None else len(text.encode("utf-8", "surrogatepass"))
+
+
+def client_address(scope: dict) -> str | None:
+    """The client's IP address: the peer's, or with daphne --proxy-headers the one the proxy names."""
+    client = scope.get("client")
+    return str(client[0]) if client else None
 
 
 def notifications_group(user_id) -> str:

@@ -16,6 +16,7 @@ LATENCY = Histogram(
     ["view"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+# Set to read markets.socket_limits.OPEN_SOCKETS, which every /ws consumer releases however it ends.
 WEBSOCKETS = Gauge("scalpaiboard_websocket_connections", "Open /ws connections in this process")
 FEED_AGE = Gauge("scalpaiboard_feed_age_seconds", "Seconds since the market feed last stored a tick")
 

@@ -13,6 +13,8 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.core.asgi import get_asgi_application
 
+from scalpaiboard.daphne_websocket import daphne_websocket_install
+
 http_application = get_asgi_application()
 
 from markets.routing import websocket_urlpatterns  # noqa: E402  (models load after setup)
@@ -26,6 +28,7 @@ class BrowserOriginValidator(OriginValidator):
 
 
 def websocket_application():
+    daphne_websocket_install(max_message_bytes=settings.WS_MAX_FRAME_BYTES)
     return BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)), settings.ALLOWED_HOSTS)
 
 

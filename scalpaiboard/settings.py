@@ -193,6 +193,17 @@ FEED_DELAY_SECONDS = read_float("FEED_DELAY_SECONDS", default=5.0, minimum=1.0)
 FEED_PUBLISH_INTERVAL = read_float("FEED_PUBLISH_INTERVAL", default=0.25, minimum=0.0)
 CANDLE_RETENTION_DAYS_1M = read_int("CANDLE_RETENTION_DAYS_1M", default=7, minimum=1)
 
+# --- WebSocket limits (/ws; counted per server process) -------------------------------------
+
+# A larger frame closes the socket with 1009; 1 MiB is daphne's own ceiling.
+WS_MAX_FRAME_BYTES = read_int("WS_MAX_FRAME_BYTES", default=65536, minimum=1024, maximum=1048576)
+# Symbols followed for prices plus candle streams, on one socket.
+WS_MAX_SUBSCRIPTIONS = read_int("WS_MAX_SUBSCRIPTIONS", default=500, minimum=1)
+# Client messages a second on one socket (bursts of as many); 0 means no limit.
+WS_MESSAGES_PER_SECOND = read_int("WS_MESSAGES_PER_SECOND", default=20, minimum=0)
+# Open sockets from one client address; further handshakes are refused (403). 0 means no limit.
+WS_MAX_SOCKETS_PER_ADDRESS = read_int("WS_MAX_SOCKETS_PER_ADDRESS", default=50, minimum=0)
+
 # --- Accounts, API -----------------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"

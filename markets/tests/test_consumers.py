@@ -17,6 +17,7 @@ from scalpaiboard.routing import application
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")
 
 
 def ticker(symbol: str, price: float) -> dict:
@@ -32,16 +33,16 @@ def ticker(symbol: str, price: float) -> dict:
     }
 
 
-async def connect(path: str = "/ws", headers=(ORIGIN,)) -> WebsocketCommunicator:
+async def connect(path: str = "/ws", headers=(ORIGIN, HOST)) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(application, path, headers=list(headers))
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=5)  # generous: the machine may be busy
     assert connected
     return communicator
 
 
 async def subscribe(communicator, **message) -> dict:
     await communicator.send_json_to({"action": "subscribe", **message})
-    return await communicator.receive_json_from()
+    return await communicator.receive_json_from(timeout=5)
 
 
 async def broadcast(*tickers: dict) -> None:
@@ -117,29 +118,85 @@ async def test_html_format_receives_fragments_for_htmx(coins):
     await ws.disconnect()
 
 
-@pytest.mark.parametrize(
-    ("raw", "error"),
-    [
-        ("not json", "not valid JSON"),
-        ("[1, 2]", "JSON object"),
-        (json.dumps({"action": "dance"}), "'action'"),
-        (json.dumps({"action": "subscribe", "symbols": "BTC"}), "'symbols'"),
-        (json.dumps({"action": "subscribe", "symbols": [1, 2]}), "'symbols'"),
-        (json.dumps({"action": "subscribe", "symbols": []}), "'symbols'"),
-        (json.dumps({"action": "subscribe", "symbols": ["X"] * 501}), "'symbols'"),
-        (json.dumps({"action": "subscribe", "channel": "gossip"}), "'channel'"),
-        (json.dumps({"action": "subscribe", "channel": "candles", "symbol": "BTC", "timeframe": "2m"}), "'timeframe'"),
-        (json.dumps({"action": "subscribe", "channel": "candles", "symbol": 7, "timeframe": "1m"}), "'symbol'"),
-        (json.dumps({"action": "subscribe", "channel": "candles", "symbol": "NOPE", "timeframe": "1m"}), "NOPE"),
-        (json.dumps({"action": "subscribe", "channel": "notifications"}), "sign in"),
-    ],
-)
+def candles(**fields) -> str:
+    return json.dumps({"action": "subscribe", "channel": "candles", "symbol": "BTC", "timeframe": "1m", **fields})
+
+
+def prices(**fields) -> str:
+    return json.dumps({"action": "subscribe", **fields})
+
+
+DEEP = 10_000
+# Frames that break the protocol, and a part of the error each gets; the socket stays open after each.
+MALFORMED_FRAMES = [
+    pytest.param("not json", "not valid JSON", id="not JSON"),
+    pytest.param(" ", "not valid JSON", id="blank"),
+    pytest.param('{"action": "subscribe"', "not valid JSON", id="truncated object"),
+    pytest.param("[" * DEEP + "]" * DEEP, "not valid JSON: depth limit", id="array nested 10,000 deep"),
+    pytest.param('{"a":' * DEEP + "1" + "}" * DEEP, "not valid JSON: depth limit", id="object nested 10,000 deep"),
+    pytest.param(prices(symbols="[" * DEEP + "]" * DEEP), "'symbols'", id="10,000 brackets in a string"),
+    pytest.param('{"action": "subscribe", "symbols": ["\\ud800"]}', "not valid JSON", id="escaped lone surrogate"),
+    pytest.param('{"action": "subscribe", "symbols": ["\ud800"]}', "not valid JSON", id="raw lone surrogate"),
+    pytest.param('{"action": "subscribe", "x": 1e400}', "not valid JSON", id="number beyond a double"),
+    pytest.param('{"action": "subscribe", "x": NaN}', "not valid JSON", id="NaN"),
+    pytest.param("[1, 2]", "JSON object", id="array"),
+    pytest.param("null", "JSON object", id="null"),
+    pytest.param('"subscribe"', "JSON object", id="string"),
+    pytest.param("{}", "'action'", id="no action"),
+    pytest.param(json.dumps({"action": "dance"}), "'action'", id="unknown action"),
+    pytest.param(json.dumps({"action": ["subscribe"]}), "'action'", id="action as a list"),
+    pytest.param(json.dumps({"action": {"subscribe": 1}}), "'action'", id="action as an object"),
+    pytest.param(json.dumps({"action": None}), "'action'", id="action null"),
+    pytest.param(json.dumps({"action": "subscribe", "channel": "gossip"}), "'channel'", id="unknown channel"),
+    pytest.param(json.dumps({"action": "subscribe", "channel": ["prices"]}), "'channel'", id="channel as a list"),
+    pytest.param(json.dumps({"action": "subscribe", "channel": None}), "'channel'", id="channel null"),
+    pytest.param(prices(), "'symbols'", id="no symbols"),
+    pytest.param(prices(symbols="BTC"), "'symbols'", id="symbols as a string"),
+    pytest.param(prices(symbols={"BTC": 1}), "'symbols'", id="symbols as an object"),
+    pytest.param(prices(symbols=[1, 2]), "'symbols'", id="symbols of numbers"),
+    pytest.param(prices(symbols=["BTC", ["ETH"]]), "'symbols'", id="a list among the symbols"),
+    pytest.param(prices(symbols=["BTC", ""]), "'symbols'", id="an empty symbol"),
+    pytest.param(prices(symbols=["X" * 21]), "'symbols'", id="a symbol of 21 characters"),
+    pytest.param(prices(symbols=[]), "'symbols'", id="no symbol in the list"),
+    pytest.param(prices(symbols=["X"] * 501), "'symbols'", id="501 symbols"),
+    pytest.param(candles(timeframe="2m"), "'timeframe'", id="unknown timeframe"),
+    pytest.param(candles(timeframe=["1m"]), "'timeframe'", id="timeframe as a list"),
+    pytest.param(candles(timeframe={"1m": True}), "'timeframe'", id="timeframe as an object"),
+    pytest.param(candles(timeframe=60), "'timeframe'", id="timeframe as a number"),
+    pytest.param(candles(symbol=7), "'symbol'", id="symbol as a number"),
+    pytest.param(candles(symbol=["BTC"]), "'symbol'", id="symbol as a list"),
+    pytest.param(candles(symbol={"BTC": 1}), "'symbol'", id="symbol as an object"),
+    pytest.param(candles(symbol="X" * 10_000), "'symbol'", id="symbol of 10,000 characters"),
+    pytest.param(candles(symbol="NOPE"), "NOPE", id="unknown symbol"),
+    pytest.param(
+        json.dumps({"action": "subscribe", "channel": "notifications"}), "sign in", id="notifications, signed out"
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "error"), MALFORMED_FRAMES)
 async def test_bad_messages_get_an_error_and_the_socket_stays_open(coins, raw, error):
     ws = await connect()
     await ws.send_to(text_data=raw)
     reply = await ws.receive_json_from()
     assert reply["type"] == "error" and error in reply["message"]
     assert (await subscribe(ws, symbols=["BTC"]))["type"] == "subscribed"  # still usable
+    await ws.disconnect()
+
+
+async def test_a_failure_of_ours_answers_an_error_logs_it_once_and_keeps_the_socket(coins, monkeypatch, caplog):
+    ws = await connect()
+
+    def broken():
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("markets.consumers.coin_symbols", broken)
+    await ws.send_json_to({"action": "subscribe", "symbols": ["BTC"]})
+    assert await ws.receive_json_from() == {"type": "error", "message": "the server failed to handle this message"}
+    logged = [r for r in caplog.records if r.name == "markets.consumers"]
+    assert [(r.getMessage(), r.exc_info[0]) for r in logged] == [("Could not handle a /ws message", RuntimeError)]
+    monkeypatch.undo()
+    assert (await subscribe(ws, symbols=["BTC"]))["type"] == "subscribed"
     await ws.disconnect()
 
 
@@ -181,7 +238,7 @@ async def test_signed_in_user_receives_notifications(coins, django_user_model):
     client = Client()
     await sync_to_async(client.force_login)(user)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    ws = await connect(headers=[ORIGIN, (b"cookie", cookie)])
+    ws = await connect(headers=[ORIGIN, HOST, (b"cookie", cookie)])
     assert await subscribe(ws, channel="notifications") == {"type": "subscribed", "channel": "notifications"}
     await get_channel_layer().group_send(
         notifications_group(user.pk), {"type": "notification.message", "notification": {"title": "BTC above 100k"}}

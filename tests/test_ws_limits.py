@@ -1,0 +1,105 @@
+"""/ws limits as clients meet them through a real daphne: answers and close codes on the wire.
+
+daphne (autobahn underneath) decides some of them itself: the size limit and UTF-8 validity;
+see scalpaiboard/daphne_websocket.py for how the project sets them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import websockets
+
+from markets.tests.test_consumers import MALFORMED_FRAMES
+from tests.processes import Processes
+
+FRAME_LIMIT = 65000  # above the 10,000-deep frames of MALFORMED_FRAMES (60,001 bytes at most)
+ENV = {
+    "FEED_EMBEDDED": "false",
+    "WS_MAX_FRAME_BYTES": str(FRAME_LIMIT),
+    "WS_MESSAGES_PER_SECOND": "20",
+}
+STAR = json.dumps({"action": "subscribe", "symbols": "*"})
+
+
+@pytest.fixture(scope="module")
+def daphne(django_db_setup, tmp_path_factory):
+    """One daphne on the test database with small limits, for the tests of this module."""
+    group = Processes(tmp_path_factory.mktemp("daphne"))
+    try:
+        yield group.daphne(**ENV).replace("http", "ws") + "/ws"
+    finally:
+        group.stop()
+
+
+def connect(url: str, **options):
+    return websockets.connect(url, proxy=None, open_timeout=10, max_size=None, **options)
+
+
+async def closed_with(ws, replies: list | None = None) -> int | None:
+    """The code of the close frame the server sent (None: the connection was dropped without one).
+
+    The messages that came before it are added to ``replies``.
+    """
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            reply = await asyncio.wait_for(ws.recv(), timeout=10)
+            if replies is not None:
+                replies.append(json.loads(reply))
+    return closed.value.rcvd.code if closed.value.rcvd else None
+
+
+async def reply_then_still_open(url: str, frame: str) -> tuple[dict, dict]:
+    async with connect(url) as ws:
+        await ws.send(frame)
+        reply = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+        await ws.send(STAR)
+        return reply, json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+
+
+SENDABLE = [p for p in MALFORMED_FRAMES if p.id != "raw lone surrogate"]  # not UTF-8: see the 1007 test
+
+
+@pytest.mark.parametrize(("raw", "error"), SENDABLE)
+def test_malformed_frames_get_an_error_and_the_socket_stays_open(daphne, raw, error):
+    reply, after = asyncio.run(reply_then_still_open(daphne, raw))
+    assert reply["type"] == "error" and error in reply["message"]
+    assert after == {"type": "subscribed", "channel": "prices", "symbols": "*"}
+
+
+@pytest.mark.parametrize("size", [FRAME_LIMIT + 1, 2 * 1024 * 1024])
+def test_a_frame_over_the_limit_is_closed_with_1009_not_dropped(daphne, size):
+    async def send_too_much() -> tuple[dict, int | None]:
+        async with connect(daphne) as ws:
+            await ws.send("x" * FRAME_LIMIT)  # at the limit: answered
+            answered = json.loads(await ws.recv())
+            await ws.send("x" * size)
+            return answered, await closed_with(ws)
+
+    answered, code = asyncio.run(send_too_much())
+    assert answered["type"] == "error" and code == 1009
+
+
+def test_a_flooding_socket_is_closed_with_1008(daphne):
+    async def flood() -> tuple[list[dict], int | None]:
+        async with connect(daphne) as ws:
+            for _ in range(500):  # WS_MESSAGES_PER_SECOND=20: closed after 100 refused in a row
+                await ws.send("{}")
+            replies = []
+            return replies, await closed_with(ws, replies)
+
+    replies, code = asyncio.run(flood())
+    assert code == 1008
+    assert sum("too many messages" in r["message"] for r in replies) >= 99
+    assert len(replies) < 500  # what followed the close was not answered
+
+
+def test_a_text_frame_that_is_not_utf8_is_closed_with_1007(daphne):
+    async def send_latin1() -> int | None:
+        async with connect(daphne) as ws:
+            await ws.send('{"action": "caf\xe9"}'.encode("latin1"), text=True)
+            return await closed_with(ws)
+
+    assert asyncio.run(send_latin1()) == 1007
