@@ -195,6 +195,8 @@ CANDLE_RETENTION_DAYS_1M = read_int("CANDLE_RETENTION_DAYS_1M", default=7, minim
 
 # --- WebSocket limits (/ws; counted per server process) -------------------------------------
 
+# Browser pages may open /ws from the server's own origin (scheme, host and port) and from these.
+WS_ALLOWED_ORIGINS = read_list("WS_ALLOWED_ORIGINS", default=[])
 # A larger frame closes the socket with 1009; 1 MiB is daphne's own ceiling.
 WS_MAX_FRAME_BYTES = read_int("WS_MAX_FRAME_BYTES", default=65536, minimum=1024, maximum=1048576)
 # Symbols followed for prices plus candle streams, on one socket.

@@ -1,7 +1,7 @@
-"""/ws limits as clients meet them through a real daphne: answers and close codes on the wire.
+"""/ws limits as clients meet them through a real daphne: answers, close codes and refused handshakes.
 
-daphne (autobahn underneath) decides some of them itself: the size limit and UTF-8 validity;
-see scalpaiboard/daphne_websocket.py for how the project sets them.
+daphne (autobahn underneath) decides some of them itself: the size limit, UTF-8 validity, the
+403 of a refused handshake; see scalpaiboard/daphne_websocket.py for how the project sets them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ ENV = {
     "FEED_EMBEDDED": "false",
     "WS_MAX_FRAME_BYTES": str(FRAME_LIMIT),
     "WS_MESSAGES_PER_SECOND": "20",
+    "WS_ALLOWED_ORIGINS": "https://app.example.com",
 }
 STAR = json.dumps({"action": "subscribe", "symbols": "*"})
 
@@ -103,3 +104,29 @@ def test_a_text_frame_that_is_not_utf8_is_closed_with_1007(daphne):
             return await closed_with(ws)
 
     assert asyncio.run(send_latin1()) == 1007
+
+
+@pytest.mark.parametrize(
+    ("origin", "accepted"),
+    [
+        ("http://127.0.0.1:{port}", True),
+        ("http://127.0.0.1:9999", False),
+        ("https://127.0.0.1:{port}", False),
+        ("http://localhost:{port}", False),  # the handshake is addressed to 127.0.0.1
+        ("https://app.example.com", True),  # WS_ALLOWED_ORIGINS
+        ("http://app.example.com", False),
+    ],
+)
+def test_the_origin_must_match_scheme_host_and_port(daphne, origin, accepted):
+    port = daphne.rsplit(":", 1)[1].split("/")[0]
+
+    async def handshake() -> bool:
+        try:
+            async with connect(daphne, origin=origin.format(port=port)) as ws:
+                await ws.send(STAR)
+                return json.loads(await ws.recv())["type"] == "subscribed"
+        except websockets.InvalidStatus as refused:
+            assert refused.response.status_code == 403
+            return False
+
+    assert asyncio.run(handshake()) is accepted

@@ -245,20 +245,3 @@ async def test_signed_in_user_receives_notifications(coins, django_user_model):
     )
     assert await ws.receive_json_from() == {"type": "notification", "title": "BTC above 100k"}
     await ws.disconnect()
-
-
-@pytest.mark.parametrize(
-    ("origin", "accepted"),
-    [
-        (b"http://127.0.0.1:8000", True),
-        (b"http://localhost:8000", True),
-        (b"https://evil.example", False),
-        (None, True),  # programs (API clients) send no Origin; browsers always do
-    ],
-)
-async def test_origin_is_validated_against_allowed_hosts(db, origin, accepted):
-    headers = [(b"origin", origin)] if origin else []
-    communicator = WebsocketCommunicator(application, "/ws", headers=headers)
-    connected, _ = await communicator.connect()
-    assert connected is accepted
-    await communicator.disconnect()
