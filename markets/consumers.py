@@ -24,6 +24,7 @@ from markets.models import Coin
 from markets.selectors import coin_symbols
 from markets.socket_limits import OPEN_SOCKETS, MessageRate
 from markets.timeframes import TIMEFRAME_SECONDS
+from scalpaiboard.api import MAX_JSON_DEPTH, json_depth
 
 logger = logging.getLogger(__name__)
 
@@ -241,11 +242,14 @@ class MarketConsumer(AsyncWebsocketConsumer):
 def parse_message(text: str | None) -> dict:
     """The client message in ``text``: a JSON object with a valid 'action'.
 
-    orjson stops at 1,024 levels of nesting with an error, where the standard library's parser
-    would exhaust the stack (RecursionError) on a frame of ``[`` repeated.
+    Nesting is measured before parsing, with the API's rule (scalpaiboard/api.py): the standard
+    library's parser exhausted the stack (RecursionError) on a frame of ``[`` repeated.
     """
     if text is None:
         raise ProtocolError("messages must be JSON text, not binary")
+    depth = json_depth(text.encode("utf-8", "surrogatepass"))
+    if depth > MAX_JSON_DEPTH:
+        raise ProtocolError(f"message nests arrays and objects {depth} levels deep; at most {MAX_JSON_DEPTH} allowed")
     try:
         message = orjson.loads(text)
     except orjson.JSONDecodeError as error:
