@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 import websockets
+import yaml
 
 from markets.tests.test_consumers import MALFORMED_FRAMES
-from tests.processes import Processes
+from tests.processes import BIN, Processes, free_port, wait_for
 
+ROOT = Path(__file__).resolve().parents[1]
 FRAME_LIMIT = 65000  # above the 10,000-deep frames of MALFORMED_FRAMES (60,001 bytes at most)
 ENV = {
     "FEED_EMBEDDED": "false",
@@ -130,3 +133,50 @@ def test_the_origin_must_match_scheme_host_and_port(daphne, origin, accepted):
             return False
 
     assert asyncio.run(handshake()) is accepted
+
+
+def compose_daphne(port: int) -> list[str]:
+    """The web service's daphne command from docker-compose.yml, listening on ``port`` of the loopback."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    args = compose["services"]["web"]["command"][1:]
+    args[args.index("-b") + 1] = "127.0.0.1"
+    args[args.index("-p") + 1] = str(port)
+    return [str(BIN / "daphne"), *args]
+
+
+def test_sockets_per_address_count_the_client_nginx_names_not_nginx(db, tmp_path):
+    """daphne run as docker-compose.yml runs it, sent the headers deploy/nginx.conf sets.
+
+    Every socket comes from nginx's address: the cap must count the client nginx names, or all
+    clients would share one quota. nginx replaces the client's own X-Forwarded-For, whose first
+    address daphne takes, so that a client cannot name itself.
+    """
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in (ROOT / "deploy" / "nginx.conf").read_text()
+    port = free_port()
+    group = Processes(tmp_path)
+    group.start("daphne", *compose_daphne(port), FEED_EMBEDDED="false", WS_MAX_SOCKETS_PER_ADDRESS="2")
+    url = f"ws://127.0.0.1:{port}/ws"
+
+    def through_nginx(client: str):
+        headers = {"X-Forwarded-For": client, "X-Real-IP": client, "X-Forwarded-Proto": "http"}
+        return connect(url, additional_headers=headers)
+
+    async def third_and_other() -> tuple[bool, bool]:
+        async with through_nginx("203.0.113.7"), through_nginx("203.0.113.7"):
+            try:
+                async with through_nginx("203.0.113.7"):
+                    third = True
+            except websockets.InvalidStatus as refused:
+                third = refused.response.status_code != 403
+            async with through_nginx("203.0.113.8"):
+                return third, True
+
+    async def probe() -> bool:
+        async with connect(url):
+            return True
+
+    try:
+        wait_for(lambda: asyncio.run(probe()), what="daphne", logs=group)
+        assert asyncio.run(third_and_other()) == (False, True)
+    finally:
+        group.stop()
