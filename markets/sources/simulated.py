@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import astuple
 
 import numpy as np
 from asgiref.sync import sync_to_async
@@ -63,9 +62,16 @@ class SimulatedSource(MarketSource):
             await sync_to_async(self._store_trades, thread_sensitive=False)()
 
     def _store_trades(self) -> None:
-        """Publish each coin's latest trades, as plain tuples (pickled ten times faster)."""
+        """Publish each coin's latest trades, as plain tuples (pickled ten times faster).
+
+        Tuples built field by field: ``dataclasses.astuple`` deep-copies each field and took
+        20 ms a second for 130 coins' 100 trades, holding the GIL the embedded server needs.
+        """
         cache.set_many(
-            {TRADES_KEY.format(s): [astuple(t) for t in trades] for s, trades in self.exchange.trades.items()},
+            {
+                TRADES_KEY.format(s): [(t.id, t.price, t.qty, t.side, t.ts) for t in trades]
+                for s, trades in self.exchange.trades.items()
+            },
             timeout=300,
         )
 
