@@ -210,9 +210,9 @@ class Stack:
 
     @property
     def mode(self) -> str:
-        return "embedded (SQLite, in-memory layer and cache, feed inside the server)" if self.embedded else (
-            "full stack (PostgreSQL, Redis)"
-        )
+        if self.embedded:
+            return "embedded (SQLite, in-memory layer and cache, feed inside the server)"
+        return "full stack (PostgreSQL, Redis)"
 
     def pid(self, name: str) -> int:
         return self.procs[name].pid
@@ -345,7 +345,7 @@ class Stack:
             return
         self._stopped = True
         for name in reversed(list(self.procs)):
-            _terminate(self.procs[name], name)
+            terminate(self.procs[name], name)
         for out in self._logs:
             out.close()
         if not self.keep_db and self._db_created:
@@ -400,11 +400,11 @@ def _pg_admin():
         connection.close()
 
 
-def _terminate(proc: subprocess.Popen, name: str, grace: float = 10.0) -> None:
-    """SIGTERM the child's own process group, then SIGKILL it if it is still there after ``grace``."""
+def terminate(proc: subprocess.Popen, name: str, grace: float = 10.0, sig: int = signal.SIGTERM) -> None:
+    """Send ``sig`` to the child's own process group, then SIGKILL it if it is still there after ``grace``."""
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(proc.pid, sig)
         try:
             proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
@@ -495,7 +495,7 @@ class Profile:
         try:
             _, err = self.proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _terminate(self.proc, "py-spy")
+            terminate(self.proc, "py-spy")
             return "py-spy did not finish"
         if not self.path.exists():
             return f"py-spy wrote no profile: {err.decode(errors='replace')[-500:]}"

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _stack import ROOT, SERVICE_VARS, fmt, free_port, log, machine_busy, table
+from _stack import ROOT, SERVICE_VARS, fmt, free_port, log, machine_busy, table, terminate
 
 STEPS = re.compile(r"Started in [\d.]+ s: (.*)")
 RUNNING_AT = "is running at"
@@ -62,12 +62,7 @@ class Start:
         try:
             self._poll(timeout)
         finally:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            terminate(proc, "make run", grace=30, sig=signal.SIGINT)  # Ctrl-C, as a user stops it
         reader.join(5)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
