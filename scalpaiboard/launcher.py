@@ -28,7 +28,7 @@ LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 # The poll goes straight to this server, whatever proxy the environment names.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("scalpaiboard.launcher")  # not "__main__" when run with -m
 
 
 def main(argv: list[str] | None = None) -> int:
