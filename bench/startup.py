@@ -56,6 +56,8 @@ class Start:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            # SIGINT as a terminal leaves it (a benchmark started in the background inherits it ignored).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         reader = threading.Thread(target=self._read, args=(proc,), daemon=True)
         reader.start()

@@ -62,6 +62,7 @@ def test_make_run_prints_its_address_once_the_app_answers_and_stops_on_ctrl_c(em
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # a process group of its own, as a terminal's Ctrl-C reaches
+        preexec_fn=_ctrl_c_default,
     )
     output = Output(run)
     try:
@@ -97,6 +98,11 @@ def test_launcher_exits_with_an_error_when_the_port_is_taken(embedded_env):
     assert result.returncode == 1
     assert "Address already in use" in result.stdout + result.stderr
     assert RUNNING_AT not in result.stdout
+
+
+def _ctrl_c_default() -> None:
+    """SIGINT as a terminal leaves it: a suite started in the background inherits it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _health_until_ok(url: str, *, timeout: float) -> list[tuple[int, str]]:
