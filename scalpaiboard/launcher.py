@@ -32,16 +32,20 @@ logger = logging.getLogger("scalpaiboard.launcher")  # not "__main__" when run w
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Set up, then serve until stopped; 1 when the server could not listen."""
+    """Set up, then serve until stopped; 1 when the server could not listen, 130 when stopped while setting up."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args, daphne_options = parser.parse_known_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scalpaiboard.settings")
-    import django
+    try:
+        import django
 
-    django.setup()
-    steps = {"imports": time.monotonic() - STARTED, **setup_run()}
+        django.setup()
+        steps = {"imports": time.monotonic() - STARTED, **setup_run()}
+    except KeyboardInterrupt:  # Ctrl-C during the set-up: stop, as the server does, without a traceback
+        print("Stopped during the set-up.", file=sys.stderr)
+        return 130
     announcer = threading.Thread(
         target=announce_when_ready, kwargs={"host": args.host, "port": args.port, "steps": steps}, daemon=True
     )

@@ -100,6 +100,32 @@ def test_launcher_exits_with_an_error_when_the_port_is_taken(embedded_env):
     assert RUNNING_AT not in result.stdout
 
 
+def test_ctrl_c_during_the_first_set_up_stops_make_run_without_a_traceback(tmp_path, embedded_env):
+    env = {**embedded_env, "VAR_DIR": str(tmp_path / "var")}  # empty: the first market load takes a while
+    run = subprocess.Popen(
+        ["make", "--no-print-directory", "run", f"PORT={free_port()}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_ctrl_c_default,
+    )
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "var" / "db.sqlite3").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1)  # migrating or loading the market
+
+    os.killpg(run.pid, signal.SIGINT)
+    stopped = _wait(run, timeout=30)
+
+    output = run.stdout.read()
+    assert stopped, output
+    assert "Stopped during the set-up." in output
+    assert "Traceback" not in output
+
+
 def _ctrl_c_default() -> None:
     """SIGINT as a terminal leaves it: a suite started in the background inherits it ignored."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
