@@ -30,6 +30,20 @@ def embedded_env(tmp_path_factory) -> dict[str, str]:
     return {**env, "VAR_DIR": str(tmp_path_factory.mktemp("make-run") / "var"), "PYTHONUNBUFFERED": "1"}
 
 
+def make_run(*, env: dict[str, str], port: int) -> subprocess.Popen:
+    """`make run` as a user starts it in a terminal, its output readable line by line."""
+    return subprocess.Popen(
+        ["make", "--no-print-directory", "run", f"PORT={port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # a process group of its own, as a terminal's Ctrl-C reaches
+        preexec_fn=_ctrl_c_default,
+    )
+
+
 class Output:
     """A process's output lines as they come, read in a thread."""
 
@@ -54,16 +68,7 @@ class Output:
 
 def test_make_run_prints_its_address_once_the_app_answers_and_stops_on_ctrl_c(embedded_env):
     port = free_port()
-    run = subprocess.Popen(
-        ["make", "--no-print-directory", "run", f"PORT={port}"],
-        cwd=ROOT,
-        env=embedded_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # a process group of its own, as a terminal's Ctrl-C reaches
-        preexec_fn=_ctrl_c_default,
-    )
+    run = make_run(env=embedded_env, port=port)
     output = Output(run)
     try:
         line = output.wait_for(RUNNING_AT, timeout=240)
@@ -102,16 +107,7 @@ def test_launcher_exits_with_an_error_when_the_port_is_taken(embedded_env):
 
 def test_ctrl_c_during_the_first_set_up_stops_make_run_without_a_traceback(tmp_path, embedded_env):
     env = {**embedded_env, "VAR_DIR": str(tmp_path / "var")}  # empty: the first market load takes a while
-    run = subprocess.Popen(
-        ["make", "--no-print-directory", "run", f"PORT={free_port()}"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        preexec_fn=_ctrl_c_default,
-    )
+    run = make_run(env=env, port=free_port())
     deadline = time.monotonic() + 120
     while not (tmp_path / "var" / "db.sqlite3").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
