@@ -8,10 +8,10 @@ VENDOR := static/vendor
 
 .PHONY: run test setup lint format bench clean
 
-run: setup
-	@$(PY) manage.py ensure_operator
-	@echo "Scalpaiboard is running at http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
-	@exec $(VENV)/bin/daphne -b $(HOST) -p $(PORT) scalpaiboard.asgi:application
+# One process migrates, loads the market, prints the login, then serves in the foreground (daphne)
+# and prints where once the app answers: see scalpaiboard/launcher.py.
+run: $(VENV)/.installed $(VENDOR)/.copied
+	@exec $(PY) -m scalpaiboard.launcher --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed $(VENDOR)/.copied
 	$(VENV)/bin/ruff check .
@@ -48,10 +48,12 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Benchmarks need PostgreSQL and Redis (the full stack); see bench/README.md.
+# The full stack's benchmarks need PostgreSQL and Redis; the embedded ones need nothing. See bench/README.md.
 bench: $(VENV)/.installed
 	$(PY) bench/api_coins.py
+	$(PY) bench/api_coins.py --embedded
 	$(PY) bench/ws_latency.py
+	$(PY) bench/ws_latency.py --embedded
 	$(PY) bench/analysis.py
 	$(PY) bench/patterns.py
 	$(PY) bench/binance_backfill.py

@@ -1,11 +1,13 @@
-"""Shared helpers of the benchmarks: the full stack in scratch stores, and the figures.
+"""Shared helpers of the benchmarks: the stack under test in scratch stores, and the figures.
 
-``Stack`` creates a scratch PostgreSQL database, runs ``migrate`` and ``market_load`` in it, starts
-``manage.py run_feed`` and one ``daphne`` process on a free port with the Redis channel layer, waits
-until ``GET /api/health`` answers 200 and tears everything down again: on leaving the ``with`` block,
-at interpreter exit (atexit), on SIGINT/SIGTERM/SIGHUP, and, through PR_SET_PDEATHSIG, even when the
-benchmark itself is killed with SIGKILL. Each child runs in its own process group and only those
-groups are signalled.
+``Stack`` brings up one of the two modes and tears it down again. Full stack: a scratch PostgreSQL
+database with ``migrate`` and ``market_load``, ``manage.py run_feed`` and one ``daphne`` on a free
+port with the Redis channel layer. Embedded (``embedded=True``): SQLite in a temporary ``VAR_DIR``,
+no Redis, no broker, loaded the same way, then the server started as ``make run`` starts it (the
+feed runs inside it). Either way it waits until ``GET /api/health`` answers 200, and tears down on
+leaving the ``with`` block, at interpreter exit (atexit), on SIGINT/SIGTERM/SIGHUP, and, through
+PR_SET_PDEATHSIG, even when the benchmark itself is killed with SIGKILL. Each child runs in its own
+process group and only those groups are signalled.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ PG_URL = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME
 REDIS_URL = "redis://127.0.0.1:6379/3"
 REDIS_PREFIX = "bench"
 CELERY_BROKER_URL = "redis://127.0.0.1:6379/4"
+# What selects the full stack; the embedded mode runs with none of them set.
+SERVICE_VARS = ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "CELERY_BROKER_URL", "FEED_EMBEDDED")
 
 _PR_SET_PDEATHSIG = 1
 
@@ -169,7 +173,8 @@ class StackError(RuntimeError):
 
 
 class Stack:
-    """PostgreSQL scratch database + Redis db 3 + ``run_feed`` + one ``daphne``; see the module doc."""
+    """Full stack (PostgreSQL, Redis db 3, ``run_feed``, one ``daphne``) or embedded (SQLite, the
+    server as ``make run`` starts it); see the module doc."""
 
     def __init__(
         self,
@@ -178,7 +183,11 @@ class Stack:
         access_log: bool = True,
         keep_db: bool = False,
         application: str = "scalpaiboard.asgi:application",
+        embedded: bool = False,
     ):
+        if embedded and application != "scalpaiboard.asgi:application":
+            raise StackError("another ASGI application can only be served by the full stack")
+        self.embedded = embedded
         self.port = port or free_port()
         self.application = application
         self.access_log = access_log
@@ -199,19 +208,35 @@ class Stack:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
 
+    @property
+    def mode(self) -> str:
+        if self.embedded:
+            return "embedded (SQLite, in-memory layer and cache, feed inside the server)"
+        return "full stack (PostgreSQL, Redis)"
+
     def pid(self, name: str) -> int:
         return self.procs[name].pid
 
+    def server_pids(self) -> dict[str, int]:
+        """The processes that serve and feed: daphne, and run_feed in the full stack."""
+        names = {"daphne": "daphne", "feed": "run_feed"}
+        return {label: self.procs[name].pid for name, label in names.items() if name in self.procs}
+
     def _environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"}
+        env = {k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER" and k not in SERVICE_VARS}
+        if not self.embedded:
+            env.update(
+                {
+                    "DATABASE_URL": PG_URL,
+                    "REDIS_URL": REDIS_URL,
+                    "REDIS_PREFIX": REDIS_PREFIX,
+                    "CELERY_BROKER_URL": CELERY_BROKER_URL,
+                    "FEED_EMBEDDED": "false",
+                }
+            )
         env.update(
             {
                 "DJANGO_SETTINGS_MODULE": "scalpaiboard.settings",
-                "DATABASE_URL": PG_URL,
-                "REDIS_URL": REDIS_URL,
-                "REDIS_PREFIX": REDIS_PREFIX,
-                "CELERY_BROKER_URL": CELERY_BROKER_URL,
-                "FEED_EMBEDDED": "false",
                 "MARKET_SOURCE": "simulated",
                 "DEBUG": "false",
                 # The benchmarks send thousands of requests a second from one address.
@@ -241,20 +266,24 @@ class Stack:
         self.stop()
 
     def start(self) -> None:
-        log(f"logs and scratch files in {self.workdir}")
-        self._reset_redis()
-        self._recreate_database()
+        log(f"logs and scratch files in {self.workdir}; {self.mode}")
+        if not self.embedded:
+            self._reset_redis()
+            self._recreate_database()
         started = time.monotonic()
         self._manage("migrate", "--noinput", "-v", "0", timeout=300)
-        log(f"migrated {DB_NAME} in {time.monotonic() - started:.1f} s")
+        log(f"migrated {'SQLite' if self.embedded else DB_NAME} in {time.monotonic() - started:.1f} s")
         started = time.monotonic()
         self._manage("market_load", timeout=600)
         log(f"market_load (full history) in {time.monotonic() - started:.1f} s")
-        self._spawn("feed", [PYTHON, "manage.py", "run_feed"])
-        daphne = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port)]
-        if not self.access_log:
-            daphne += ["-v", "0"]
-        self._spawn("daphne", [*daphne, self.application])
+        quiet = [] if self.access_log else ["-v", "0"]
+        if self.embedded:
+            # As `make run` serves: the launcher (its set-up steps now have nothing to do), daphne inside.
+            self._spawn("daphne", [PYTHON, "-m", "scalpaiboard.launcher", "--port", str(self.port), *quiet])
+        else:
+            self._spawn("feed", [PYTHON, "manage.py", "run_feed"])
+            daphne = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port)]
+            self._spawn("daphne", [*daphne, *quiet, self.application])
         self._wait_healthy(timeout=120)
 
     def _manage(self, *args: str, timeout: float) -> None:
@@ -320,7 +349,7 @@ class Stack:
             return
         self._stopped = True
         for name in reversed(list(self.procs)):
-            _terminate(self.procs[name], name)
+            terminate(self.procs[name], name)
         for out in self._logs:
             out.close()
         if not self.keep_db and self._db_created:
@@ -328,8 +357,9 @@ class Stack:
                 self._drop_database()
             except Exception as error:
                 log(f"could not drop {DB_NAME}: {error}")
-        with contextlib.suppress(Exception):
-            self._reset_redis()
+        if not self.embedded:
+            with contextlib.suppress(Exception):
+                self._reset_redis()
         if os.environ.get("BENCH_KEEP_LOGS") != "1":
             shutil.rmtree(self.workdir, ignore_errors=True)
         else:
@@ -374,11 +404,11 @@ def _pg_admin():
         connection.close()
 
 
-def _terminate(proc: subprocess.Popen, name: str, grace: float = 10.0) -> None:
-    """SIGTERM the child's own process group, then SIGKILL it if it is still there after ``grace``."""
+def terminate(proc: subprocess.Popen, name: str, grace: float = 10.0, sig: int = signal.SIGTERM) -> None:
+    """Send ``sig`` to the child's own process group, then SIGKILL it if it is still there after ``grace``."""
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(proc.pid, sig)
         try:
             proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
@@ -469,7 +499,7 @@ class Profile:
         try:
             _, err = self.proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _terminate(self.proc, "py-spy")
+            terminate(self.proc, "py-spy")
             return "py-spy did not finish"
         if not self.path.exists():
             return f"py-spy wrote no profile: {err.decode(errors='replace')[-500:]}"

@@ -1,4 +1,5 @@
-"""Full-stack API benchmark: GET /api/coins?limit=100 against the minimal JSON view /api/health/live.
+"""API benchmark: GET /api/coins?limit=100 against the minimal JSON view /api/health/live, on the full
+stack (default) or the embedded mode (``--embedded``: SQLite, no Redis, the server as ``make run`` runs it).
 
 Part 1, throughput at fixed concurrency (closed loop): N keep-alive clients (one aiohttp session,
 connector limit N) each send the next request as soon as the previous answer arrived; 3 s warm-up,
@@ -221,7 +222,7 @@ def cpu_rows(results: list[Result]) -> list[list[str]]:
 
 async def run(args: argparse.Namespace, stack: Stack) -> bool:
     base = stack.base_url
-    pids = {"daphne": stack.pid("daphne"), "run_feed": stack.pid("feed")}
+    pids = stack.server_pids()
     await check_endpoints(base)
 
     closed: list[Result] = []
@@ -263,7 +264,7 @@ async def run(args: argparse.Namespace, stack: Stack) -> bool:
     headers = ["endpoint", "req/s", "ok", "errors", "p50 ms", "p95 ms", "p99 ms", "max ms"]
     print()
     print("=" * 100)
-    print(f"Scalpaiboard API benchmark - full stack (PostgreSQL, Redis), one daphne at {base}")
+    print(f"Scalpaiboard API benchmark - {stack.mode}, one daphne at {base}")
     print(
         f"client: aiohttp {aiohttp.__version__} on {args.loop}, separate process; bodies read as bytes, "
         f"not parsed; request timeout {REQUEST_TIMEOUT:.0f} s"
@@ -346,6 +347,9 @@ def main() -> int:
         help="ASGI application daphne serves, for A/B experiments (module importable through PYTHONPATH)",
     )
     parser.add_argument("--port", type=int, default=None, help="daphne port (default: a free one)")
+    parser.add_argument(
+        "--embedded", action="store_true", help="benchmark the embedded mode (SQLite, no Redis) as `make run` serves it"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when an aim is missed")
     args = parser.parse_args()
     args.loop = use_uvloop()
@@ -361,7 +365,8 @@ def main() -> int:
     args.background = machine_busy()
 
     try:
-        with Stack(port=args.port, access_log=args.access_log, application=args.asgi_app) as stack:
+        stack = Stack(port=args.port, access_log=args.access_log, application=args.asgi_app, embedded=args.embedded)
+        with stack:
             met = asyncio.run(run(args, stack))
     except StackError as error:
         log(f"stack error: {error}")

@@ -94,6 +94,8 @@ class Feed:
         self.publish_task: asyncio.Task | None = None
 
     async def run_forever(self) -> None:
+        # Before the first await: the request that starts an embedded feed already finds it starting.
+        snapshot.feed_started_store()
         delay = 1.0
         while True:
             started = time.monotonic()

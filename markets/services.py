@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 # Which stored timeframe each derived one is rolled up from.
 ROLLUPS = {"5m": "1m", "15m": "1m", "1h": "1m", "4h": "1h", "1d": "1h"}
+OHLCV = ("open", "high", "low", "close", "volume")
 
 
 def coins_seed(*, profiles: list[CoinProfile] | None = None) -> int:
@@ -246,10 +247,11 @@ def _with_rollups(generated: dict[str, dict[str, np.ndarray]], starts: dict[str,
     out = {tf: dict(per_symbol) for tf, per_symbol in generated.items()}
     for timeframe, lower in ROLLUPS.items():
         seconds = TIMEFRAME_SECONDS[timeframe]
-        for symbol, new_lower in list(out.get(lower, {}).items()):
-            first = bucket_start(starts[symbol], seconds)
-            stored = candles_array(symbol=symbol, timeframe=lower, start=first, end=starts[symbol])
-            rolled = bars_rollup(_sorted(np.concatenate([stored, new_lower])), seconds)
+        news = out.get(lower, {})
+        ranges = {symbol: (bucket_start(starts[symbol], seconds), starts[symbol]) for symbol in news}
+        stored = _candles_in_ranges(timeframe=lower, ranges=ranges)
+        for symbol, new_lower in list(news.items()):
+            rolled = bars_rollup(_sorted(np.concatenate([stored[symbol], new_lower])), seconds)
             # Only buckets the lower bars cover to their end: the forming bucket is the feed's.
             covered = min(until, new_lower[:, TIME].max() + TIMEFRAME_SECONDS[lower]) if len(new_lower) else until
             rolled = rolled[rolled[:, TIME] + seconds <= covered]
@@ -276,6 +278,27 @@ def candles_array(*, symbol: str, timeframe: str, start: int, end: int) -> np.nd
     ).order_by("open_time")
     values = [(r.open_time.timestamp(), r.open, r.high, r.low, r.close, r.volume) for r in rows]
     return np.array(values, dtype=float).reshape(-1, 6)
+
+
+def _candles_in_ranges(*, timeframe: str, ranges: dict[str, tuple[int, int]]) -> dict[str, np.ndarray]:
+    """Stored bars of several coins, each in its own [start, end), in one query: a gap fill reads
+    the forming buckets of every coin and timeframe, and a query each cost 2 s for 130 coins."""
+    out = {symbol: np.empty((0, 6)) for symbol in ranges}
+    wanted = {symbol: (start, end) for symbol, (start, end) in ranges.items() if end > start}
+    if not wanted:
+        return out
+    rows = Candle.objects.filter(
+        coin__symbol__in=wanted,
+        timeframe=timeframe,
+        open_time__gte=datetime.fromtimestamp(min(start for start, _ in wanted.values()), UTC),
+        open_time__lt=datetime.fromtimestamp(max(end for _, end in wanted.values()), UTC),
+    ).order_by("open_time")
+    grouped: dict[str, list] = {}
+    for symbol, open_time, *ohlcv in rows.values_list("coin__symbol", "open_time", *OHLCV):
+        start, end = wanted[symbol]
+        if start <= open_time.timestamp() < end:
+            grouped.setdefault(symbol, []).append((open_time.timestamp(), *ohlcv))
+    return out | {symbol: np.array(bars, dtype=float) for symbol, bars in grouped.items()}
 
 
 def candles_store(*, bars: dict[str, dict[str, np.ndarray]]) -> int:

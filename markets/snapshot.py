@@ -2,7 +2,7 @@
 
 Per coin: the last ticker and the forming bar of each timeframe. Besides: a version number the
 feed bumps after every update (API responses are cached per version, so they are never older
-than the feed's last write) and the feed's heartbeat.
+than the feed's last write), the feed's heartbeat, and when the feed last started.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from django.core.cache import cache
 
 VERSION_KEY = "market:version"
 HEARTBEAT_KEY = "feed:heartbeat"
+STARTED_KEY = "feed:started"
 
 
 def _ticker_key(symbol: str) -> str:
@@ -50,3 +51,13 @@ def market_version() -> int:
 def heartbeat_get() -> dict | None:
     """{"ts": exchange time of the last tick (ms), "received": when the feed stored it (epoch s)}."""
     return cache.get(HEARTBEAT_KEY)
+
+
+def feed_started_store() -> None:
+    """Record that a feed starts now: until its first heartbeat, it is starting, not down."""
+    cache.set(STARTED_KEY, time.time(), timeout=None)
+
+
+def feed_started_get() -> float | None:
+    """When a feed last started (epoch s), or None if none has since the cache was emptied."""
+    return cache.get(STARTED_KEY)

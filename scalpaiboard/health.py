@@ -1,16 +1,27 @@
-"""GET /api/health: each component's state; 503 when one is down or the market data is stale or delayed."""
+"""GET /api/health: each component's state; 503 when one is down or the market data is stale or delayed.
+
+While the feed starts (it started within FEED_START_GRACE_SECONDS and has not written since), its
+state is "starting": still a 503, so that a load balancer waits, but logged as INFO, not as the
+ERROR Django logs for every other 5xx.
+"""
 
 from __future__ import annotations
 
 import inspect
+import time
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.utils.log import log_response
 
+from markets import snapshot
 from markets.selectors import feed_status, market_data_origin
+
+# A feed back-fills the candles it missed and loads its recent bars before its first tick.
+FEED_START_GRACE_SECONDS = 60.0
 
 
 def check_database() -> dict:
@@ -51,9 +62,22 @@ def check_broker() -> dict:
 
 
 def check_feed() -> dict:
-    """The feed's freshness: "stale" when it stopped writing, "delayed" when the exchange's data lags;
-    the source it streams, and the one the stored data came from."""
-    return {**feed_status(), "source": settings.MARKET_SOURCE, "stored_data": market_data_origin()}
+    """The feed's freshness: "stale" when it stopped writing, "delayed" when the exchange's data lags,
+    "starting" when it started a moment ago and has not written since; the source it streams, and the
+    one the stored data came from."""
+    status = {**feed_status(), "source": settings.MARKET_SOURCE, "stored_data": market_data_origin()}
+    started, now = snapshot.feed_started_get(), time.time()
+    if status["status"] == "ok" or not feed_starting(started=started, beat=snapshot.heartbeat_get(), now=now):
+        return status
+    status.pop("error", None)  # "no tick received yet" is what starting means
+    return {**status, "status": "starting", "seconds_since_start": round(now - started, 1)}
+
+
+def feed_starting(*, started: float | None, beat: dict | None, now: float) -> bool:
+    """True within the grace period after a feed started, until its first write after that start."""
+    if started is None or now - started > FEED_START_GRACE_SECONDS:
+        return False
+    return beat is None or beat["received"] < started
 
 
 async def _run(check) -> dict:
@@ -73,10 +97,19 @@ async def health(request: HttpRequest) -> JsonResponse:
         "broker": await _run(check_broker),
         "feed": await _run(check_feed),
     }
-    healthy = all(c["status"] == "ok" for c in components.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "degraded", "components": components}, status=200 if healthy else 503
-    )
+    states = {c["status"] for c in components.values()}
+    overall = "ok" if states == {"ok"} else "starting" if states <= {"ok", "starting"} else "degraded"
+    response = JsonResponse({"status": overall, "components": components}, status=200 if overall == "ok" else 503)
+    if overall == "starting":
+        # Expected at every start: logged here at INFO, which keeps Django from logging it as an ERROR.
+        log_response(
+            "Starting (the market feed has not written yet): %s",
+            request.path,
+            response=response,
+            request=request,
+            level="info",
+        )
+    return response
 
 
 def live(request: HttpRequest) -> JsonResponse:

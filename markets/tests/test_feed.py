@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -525,6 +526,27 @@ async def test_run_forever_restarts_after_the_source_fails(coins, caplog):
     assert (source.starts, source.streams) == (2, 2)
     assert [r.getMessage() for r in caplog.records] == ["Market feed stopped; restarting in 1 s"]
     assert snapshot.ticker_get("BTC")["ticker"]["price"] == 100.0
+
+
+async def test_run_forever_records_its_start_before_its_first_write(coins):
+    feed = Feed(source=FlakySource(), clock=lambda: T10)
+    before = time.time()
+
+    task = asyncio.create_task(feed.run_forever())
+    try:
+        await asyncio.sleep(0)  # the task runs to its first await
+        started = snapshot.feed_started_get()
+        assert before <= started <= time.time()
+        assert snapshot.heartbeat_get() is None  # /api/health: "starting"
+        async with asyncio.timeout(5):
+            while snapshot.heartbeat_get() is None:
+                await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert snapshot.heartbeat_get()["received"] > started  # /api/health: no longer "starting"
 
 
 @pytest.fixture

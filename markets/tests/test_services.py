@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from django.db import connection
 from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conftest import TEST_PROFILES
@@ -176,6 +178,19 @@ def test_history_extend_after_downtime_completes_the_bars_that_straddle_the_old_
 
     assert MINUTE - MINUTE % 3600 in stored("BTC", "1h")[:, TIME]
     assert_rollups_hold("BTC")
+
+
+def test_history_extend_after_downtime_makes_as_many_queries_for_five_coins_as_for_one(coins):
+    history_extend(source=source(), until=NOW)
+
+    with CaptureQueriesContext(connection) as one:
+        history_extend(source=source(), until=NOW + 1800, symbols=["BTC"])
+    with CaptureQueriesContext(connection) as five:
+        history_extend(source=source(), until=NOW + 1800)
+
+    assert len(five) == len(one)  # the stored bars each rollup completes: one query per timeframe
+    for symbol in coins:
+        assert_rollups_hold(symbol)
 
 
 def test_history_extend_with_no_time_passed_writes_nothing(btc_only):

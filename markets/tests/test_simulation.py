@@ -389,6 +389,18 @@ async def test_source_streams_one_batch_a_tick_and_stores_the_trades():
     assert set(trades) <= set(source.exchange.trades["BTC"])
 
 
+async def test_source_stores_the_exchanges_latest_trades_after_many_ticks_and_a_restart():
+    source = SimulatedSource(seed=7)
+    for restart in range(2):
+        await source.start(coins=TEST_PROFILES, recent_1m={})
+        for second in range(1, 60):  # more trades than the 100 kept
+            source.exchange.step(NOON + restart * 3600 + second)
+            source._store_trades()
+
+        for profile in TEST_PROFILES:
+            assert source.recent_trades(profile.symbol, 100) == source.exchange.trades[profile.symbol]
+
+
 async def test_source_restarted_later_takes_a_new_path_and_the_same_start_the_same_one():
     async def first_prices(start: float) -> list[float]:
         source = SimulatedSource(seed=7, clock=lambda: start)
