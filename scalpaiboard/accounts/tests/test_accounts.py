@@ -69,7 +69,7 @@ def test_log_in_and_log_out(client):
     assert not client.get("/").context["user"].is_authenticated
 
 
-def test_operator_login_is_created_once_and_printed(tmp_path, settings, capsys):
+def test_operator_login_is_printed_when_created_and_never_again(tmp_path, settings, capsys):
     settings.VAR_DIR = tmp_path
     call_command("ensure_operator")
     first = capsys.readouterr().out
@@ -78,4 +78,6 @@ def test_operator_login_is_created_once_and_printed(tmp_path, settings, capsys):
     assert User.objects.filter(username="admin", is_superuser=True).count() == 1
     password = first.split("password: ")[1].split()[0]
     assert User.objects.get(username="admin").check_password(password)
-    assert password in second
+    assert (tmp_path / "login.txt").stat().st_mode & 0o077 == 0  # the owner's alone
+    assert password not in second and "password:" not in second
+    assert "manage.py changepassword admin" in second
