@@ -130,11 +130,16 @@ def _ctrl_c_default() -> None:
 def _health_until_ok(url: str, *, timeout: float) -> list[tuple[int, str]]:
     """Every (status code, overall state) /api/health answered until its first 200."""
     states: list[tuple[int, str]] = []
+    unexpected: list[dict] = []  # whole answers, to say which component was not ok
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and states[-1:] != [(200, "ok")]:
         response = httpx.get(url, timeout=5)
-        states.append((response.status_code, response.json()["status"]))
+        body = response.json()
+        states.append((response.status_code, body["status"]))
+        if body["status"] not in ("starting", "ok"):
+            unexpected.append(body)
         time.sleep(0.05)
+    assert not unexpected, f"/api/health answered neither starting nor ok: {unexpected[:3]}"
     return states
 
 
