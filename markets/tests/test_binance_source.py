@@ -190,7 +190,9 @@ def test_a_429_pauses_the_other_processes_of_the_deployment_too(binance):
 
     first = binance.requests[0]
     assert first.status == 429
-    assert [round(r.at - first.at) for r in binance.requests[1:]] == [2, 2]
+    waits = [r.at - first.at for r in binance.requests[1:]]
+    # Both held back for the Retry-After (2 s); the upper bound only leaves room for a busy machine.
+    assert len(waits) == 2 and all(1.9 <= wait < 5 for wait in waits), waits
 
 
 @pytest.mark.django_db
