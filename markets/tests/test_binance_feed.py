@@ -79,13 +79,34 @@ def assert_matches_binance(binance: BinanceImitation, symbol: str, timeframe: st
     return bars
 
 
-async def check_candles(binance: BinanceImitation, *, live_minutes: int) -> None:
-    """1m, 5m and 15m match Binance, and the feed kept up: its last minute is at most 2 behind."""
+def live_minutes_stored(symbols=("BTC", "ETH", "SOL")) -> int:
+    """The fewest 1m bars stored since START among ``symbols``: how long the feed has been live."""
+    return min(int(np.sum(stored(symbol, "1m")[:, TIME] >= START)) for symbol in symbols)
+
+
+async def run_until(feed: Feed, done, *, timeout: float = 60.0) -> float:
+    """Run the feed until ``done()`` holds (checked every 0.2 s); the exchange time it stopped at.
+
+    A condition, not a fixed sleep: on a busy machine the feed's start (its REST back-fill) takes
+    longer, and the imitation's clock runs a minute a second meanwhile.
+    """
+    deadline = time.monotonic() + timeout
+    async with running(feed):
+        while not await sync_to_async(done)():
+            assert time.monotonic() < deadline, "the feed did not get there in time"
+            await asyncio.sleep(0.2)
+        return time.time()
+
+
+async def check_candles(binance: BinanceImitation, *, live_minutes: int, stopped_at: float) -> None:
+    """1m, 5m and 15m match Binance, and the feed kept up: when it stopped (``stopped_at``, wall
+    time), its last stored minute was at most 2 behind the exchange's."""
+    exchange_minute = binance.now_at(stopped_at) // 60 * 60
     for symbol in ("BTC", "ETH", "SOL"):
         minutes = await sync_to_async(assert_matches_binance)(binance, symbol, "1m")
         for timeframe in ("5m", "15m", "1h"):
             await sync_to_async(assert_matches_binance)(binance, symbol, timeframe)
-        assert minutes[-1, TIME] >= binance.now() // 60 * 60 - 120
+        assert minutes[-1, TIME] >= exchange_minute - 120
         assert np.sum(minutes[:, TIME] >= START) >= live_minutes
 
 
@@ -96,14 +117,13 @@ async def test_live_klines_close_every_timeframe_as_binance_reports_it():
     binance = imitation()
     with imitation_running(binance):
         feed = binance_feed(binance)
-        async with running(feed):
-            await asyncio.sleep(9)
-        await check_candles(binance, live_minutes=6)
+        stopped_at = await run_until(feed, lambda: live_minutes_stored() >= 6)
+        await check_candles(binance, live_minutes=6, stopped_at=stopped_at)
 
         btc = snapshot.ticker_get("BTC")
     assert btc["ticker"]["price"] > 0
     assert set(btc["bars"]) == set(TIMEFRAME_SECONDS)
-    assert btc["bars"]["1m"]["time"] >= binance.now() // 60 * 60 - 60
+    assert btc["bars"]["1m"]["time"] >= binance.now_at(stopped_at) // 60 * 60 - 60
     minutes = await sync_to_async(stored)("BTC", "1m")
     forming_hour = btc["bars"]["1h"]
     opened = minutes[minutes[:, TIME] >= forming_hour["time"]]
@@ -114,10 +134,10 @@ async def test_after_dropped_connections_the_candles_have_no_gap_and_no_duplicat
     binance = imitation()
     binance.drop_after = 2.0  # every connection is cut after two wall seconds (two exchange minutes)
     with imitation_running(binance):
-        async with running(binance_feed(binance)):
-            await asyncio.sleep(9)
-        assert len(binance.connections) >= 3
-        await check_candles(binance, live_minutes=5)
+        stopped_at = await run_until(
+            binance_feed(binance), lambda: len(binance.connections) >= 3 and live_minutes_stored() >= 5
+        )
+        await check_candles(binance, live_minutes=5, stopped_at=stopped_at)
 
 
 async def test_after_a_stall_the_candles_have_no_gap_and_no_duplicate():
@@ -127,9 +147,10 @@ async def test_after_a_stall_the_candles_have_no_gap_and_no_duplicate():
             await asyncio.sleep(3)
             binance.stall_connections()  # silent but open: only the watchdog notices
             await asyncio.sleep(6)
+            stopped_at = time.time()
         assert len(binance.connections) == 2
         assert binance.connections[0].stalled
-        await check_candles(binance, live_minutes=5)
+        await check_candles(binance, live_minutes=5, stopped_at=stopped_at)
 
 
 # --- the universe -------------------------------------------------------------------------------

@@ -87,7 +87,11 @@ class BinanceImitation(RestApi, MarketStreams):
 
     def now(self) -> float:
         """Exchange time, epoch seconds."""
-        return self.origin + (time.time() - self.started) * self.speed
+        return self.now_at(time.time())
+
+    def now_at(self, wall: float) -> float:
+        """The exchange time at wall-clock time ``wall`` (epoch seconds)."""
+        return self.origin + (wall - self.started) * self.speed
 
     def list_symbol(self, symbol: ImitatedSymbol) -> None:
         self.symbols[symbol.pair] = symbol
