@@ -7,7 +7,9 @@ stop start-up with a message naming the variable, instead of quietly becoming a 
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -117,3 +119,35 @@ def read_database(name: str, *, default: str) -> dict[str, Any]:
     if config.get("ENGINE", "").endswith("sqlite3") is False and not config.get("NAME"):
         raise _fail(name, url, "a database URL that names the database, e.g. postgres://user@host:5432/name")
     return config
+
+
+def _is_origin(text: str) -> bool:
+    """Whether ``text`` is an http(s) origin written as browsers send it: scheme://host[:port]."""
+    try:
+        url = urlsplit(text)
+        url.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        return False
+    written_as_sent = text == f"{url.scheme}://{url.netloc}".lower()  # no path or slash, lower case
+    return url.scheme in ("http", "https") and bool(url.hostname) and written_as_sent
+
+
+def read_origins(name: str) -> list[str]:
+    """A comma-separated list of origins, each compared as written with a browser's Origin header."""
+    origins = read_list(name, default=[])
+    for origin in origins:
+        if not _is_origin(origin):
+            raise _fail(name, origin, "origins such as https://app.example.com or http://localhost:3000 (no path)")
+    return origins
+
+
+def read_proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """A request header, as Django names it in META, and the value that means HTTPS:
+    ``HTTP_X_FORWARDED_PROTO,https``; None when unset."""
+    value = _raw(name)
+    if not value:
+        return None
+    header, _, secure = (part.strip() for part in value.partition(","))
+    if not re.fullmatch(r"HTTP_[A-Z0-9_]+", header) or not secure or "," in secure:
+        raise _fail(name, value, "a header as Django names it and its HTTPS value, e.g. HTTP_X_FORWARDED_PROTO,https")
+    return header, secure

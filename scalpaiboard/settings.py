@@ -12,6 +12,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from django.utils.csp import CSP
+
 from scalpaiboard.environment import (
     env,
     read_bool,
@@ -20,6 +22,8 @@ from scalpaiboard.environment import (
     read_int,
     read_list,
     read_networks,
+    read_origins,
+    read_proxy_ssl_header,
     read_str,
     read_url,
 )
@@ -60,6 +64,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "corsheaders",
     "channels",
     "django_celery_beat",
     "scalpaiboard.accounts",
@@ -70,6 +75,7 @@ MIDDLEWARE = [
     # First, so that every answer carries X-Request-ID and every log line of the request its id.
     "scalpaiboard.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before any middleware that can answer (see Security)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -77,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Turns a log-in refused by the lock-out into a 429 (scalpaiboard/accounts/lockout.py).
     "axes.middleware.AxesMiddleware",
@@ -101,6 +108,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",  # csp_nonce, for the inline code that remains
             ],
         },
     },
@@ -354,7 +362,47 @@ LOGGING = {
     },
 }
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    X_FRAME_OPTIONS = "DENY"
-    SECURE_CONTENT_TYPE_NOSNIFF = True
+# --- Security: HTTPS, cookies, Content-Security-Policy, CORS ---------------------------------
+#
+# The defaults serve plain http://127.0.0.1:8000. A deployment behind TLS sets the variables below,
+# each named as the Django setting it fills (docs/deployment.md, "Production settings"); with them
+# `manage.py check --deploy --fail-level WARNING` passes (scalpaiboard/tests/test_security.py).
+SECURE_SSL_REDIRECT = read_bool("SECURE_SSL_REDIRECT", default=False)
+# Probes inside the network (the compose health check, Prometheus) speak plain HTTP to daphne.
+SECURE_REDIRECT_EXEMPT = [r"^api/health(/live)?$", r"^metrics$"]
+SECURE_HSTS_SECONDS = read_int("SECURE_HSTS_SECONDS", default=0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = read_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = read_bool("SECURE_HSTS_PRELOAD", default=False)
+# Behind a proxy that terminates TLS: the header it sets and the value meaning HTTPS, so that
+# request.is_secure() is true. Only with a proxy that overwrites the header: a client can send it.
+SECURE_PROXY_SSL_HEADER = read_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+SESSION_COOKIE_SECURE = read_bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = read_bool("CSRF_COOKIE_SECURE", default=False)
+SESSION_COOKIE_HTTPONLY = True
+# No script reads the CSRF cookie: pages take the token from the template (forms, hx-headers).
+CSRF_COOKIE_HTTPONLY = True
+
+# Enforced on every page; no 'unsafe-inline', no 'unsafe-eval' (htmx runs with allowEval false).
+# Our templates carry no inline code; the nonce serves the inline script and style of Swagger UI
+# (templates/drf_spectacular/swagger_ui.html). lightweight-charts and htmx set styles through the
+# CSSOM, which a policy does not restrict. 'self' also covers ws:// and wss:// of the page's own
+# host and port (CSP Level 3), which is where /ws is.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# Cross-origin API clients (browser apps on other origins) from these origins, under /api/ only.
+# Without credentials: they authenticate with a JWT, never with this site's session cookie.
+CORS_ALLOWED_ORIGINS = read_origins("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/"
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
+# WhiteNoise would send "Access-Control-Allow-Origin: *" with every static file.
+WHITENOISE_ALLOW_ALL_ORIGINS = False

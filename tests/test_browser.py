@@ -38,6 +38,14 @@ def server(seeded_market, tmp_path):
             yield group.daphne(FEED_EMBEDDED="true")
 
 
+# Every Content-Security-Policy violation of every document, reported to the test (the page's own
+# scripts cannot stop it: Playwright installs this before them).
+REPORT_CSP_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) => window.reportCspViolation({
+  page: location.pathname, directive: event.violatedDirective, blocked: event.blockedURI,
+  source: `${event.sourceFile}:${event.lineNumber}`, sample: event.sample,
+}), true);"""
+
+
 @pytest.fixture
 def page(server):
     # Imported here: Playwright's sync API runs an event loop, after which Django refuses ORM calls.
@@ -49,11 +57,19 @@ def page(server):
         context.set_default_timeout(20_000)
         errors: list[str] = []
         context.on("weberror", lambda error: errors.append(str(error.error)))  # every page a test opens
+        # CSP violations twice over: the DOM event, and Chromium's console message for each. Tests too
+        # run under the policy: wait_for_function takes "() => ..." (an expression would be eval'd).
+        violations: list[dict | str] = []
+        context.expose_function("reportCspViolation", lambda violation: violations.append(violation))
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
+        context.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
         page = context.new_page()
         page.base = server
         yield page
+        page.wait_for_timeout(200)  # lets reports still on their way arrive
         browser.close()
         assert not errors, f"JavaScript errors: {errors}"
+        assert not violations, f"Content-Security-Policy violations: {violations}"
 
 
 def change_values(page) -> list[float]:
@@ -86,17 +102,21 @@ def test_dashboard_updates_prices_live_sorts_and_opens_a_chart(page):
 
     page.click("#coin-table a[href='/coins/ETH']")
     page.wait_for_url(re.compile(r"/coins/ETH$"))
-    page.wait_for_function("Number(document.querySelector('#chart').dataset.loaded) > 100")
+    page.wait_for_function("() => Number(document.querySelector('#chart').dataset.loaded) > 100")
     assert page.locator("#chart canvas").count() > 0
     assert page.is_hidden("#chart-state")
-    page.wait_for_function("document.querySelector('#chart').dataset.lastUpdate")  # the last candle moves live
+    page.wait_for_function("() => document.querySelector('#chart').dataset.lastUpdate")  # the last candle moves live
     page.wait_for_selector(".book tbody.bids tr")
+    depths = page.eval_on_selector_all(
+        ".book tbody tr[data-depth]", "rows => rows.map((r) => r.style.getPropertyValue('--depth'))"
+    )
+    assert len(depths) == 30 and all(re.fullmatch(r"\d+%", d) for d in depths), depths  # each row's depth bar
     page.wait_for_selector(".trades tbody tr td.num")
 
     page.click("button[data-timeframe='1h']")
     page.wait_for_url(re.compile(r"timeframe=1h"))
-    page.wait_for_function("document.querySelector('#chart').dataset.timeframe === '1h'")
-    page.wait_for_function("Number(document.querySelector('#chart').dataset.loaded) >= 200")
+    page.wait_for_function("() => document.querySelector('#chart').dataset.timeframe === '1h'")
+    page.wait_for_function("() => Number(document.querySelector('#chart').dataset.loaded) >= 200")
 
 
 def test_filters_show_field_errors_and_empty_states(page):
@@ -118,7 +138,7 @@ def test_dashboard_on_a_phone_hides_the_sidebar_behind_a_menu(page):
     page.goto(page.base + "/")
     assert page.is_hidden("#sidebar") or page.locator("#sidebar").bounding_box()["x"] < 0
     page.click(".menu-toggle")
-    page.wait_for_function("document.body.classList.contains('nav-open')")
+    page.wait_for_function("() => document.body.classList.contains('nav-open')")
     assert page.locator("#coin-table table").bounding_box()["width"] <= 390
 
 
@@ -176,3 +196,33 @@ def test_dashboard_prices_stay_clear_between_brief_flashes_on_real_moves(page):
     jump = page.evaluate(SAMPLE_PRICE_BACKGROUNDS, {"cells": ["p-BTC"], "ms": 1500})
     assert jump[0]["tinted"], "a 1 % move flashes"
     assert 300 < max(flash_lengths(jump).values()) < 1000, flash_lengths(jump)
+
+
+@pytest.fixture
+def staff(seeded_market, django_user_model):
+    """A staff member who may use the admin (created before the browser starts: see ``page``)."""
+    django_user_model.objects.create_superuser(username="operator", password="a long pass phrase")
+    return "operator", "a long pass phrase"
+
+
+def test_sign_in_the_admin_and_swagger_ui_work_under_the_content_security_policy(staff, page):
+    username, password = staff
+    page.goto(page.base + "/accounts/signup/")
+    page.goto(page.base + "/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+    page.wait_for_selector(f".topbar .user >> text={username}")
+
+    page.goto(page.base + "/admin/markets/coin/?q=BTC")
+    page.click("#result_list a >> text=BTC")
+    page.wait_for_selector("#coin_form")
+    page.goto(page.base + "/admin/django_celery_beat/periodictask/add/")
+    page.wait_for_selector(".field-crontab")
+    assert page.is_hidden(".field-crontab_translation")  # the form's own inline script ran (nonce)
+
+    page.goto(page.base + "/api/docs/")
+    page.click(".opblock-summary-path[data-path='/api/coins']")
+    page.click("button.try-out__btn")
+    page.click("button.execute")
+    page.wait_for_selector(".live-responses-table .response-col_status >> text=200")

@@ -23,25 +23,25 @@ def test_analysis_page_draws_the_chart_moves_live_and_switches_timeframe(page): 
     page.wait_for_url(re.compile(r"/coins/ETH/analysis\?timeframe=1m$"))
     page.click("button[data-timeframe='1h']")
     page.wait_for_selector("#live-status.live")
-    page.wait_for_function(f"Number({CHART}.dataset.loaded) > 100 && {CHART}.dataset.timeframe === '1h'")
+    page.wait_for_function(f"() => Number({CHART}.dataset.loaded) > 100 && {CHART}.dataset.timeframe === '1h'")
     assert page.is_hidden("#analysis-state")
     assert page.evaluate(f"{CHART}.dataset.panes") == "3"  # price and volume, RSI, MACD
     assert page.locator("#analysis-chart canvas").count() > 0
     assert int(page.evaluate(f"{CHART}.dataset.levels")) > 0  # pivots and swing levels
-    page.wait_for_function(f"{CHART}.dataset.lastUpdate")  # the last candle moves over the socket
-    page.wait_for_function(f"{CHART}.dataset.indicatorsUpdated", timeout=15_000)  # and the indicators follow
+    page.wait_for_function(f"() => {CHART}.dataset.lastUpdate")  # the last candle moves over the socket
+    page.wait_for_function(f"() => {CHART}.dataset.indicatorsUpdated", timeout=15_000)  # and the indicators follow
     page.wait_for_selector("#verdict[data-timeframe='1h']")
     assert page.locator("#analysis-summary tr[data-indicator='rsi']").count() == 1
 
     page.check("input[data-overlay='ema']")
     page.wait_for_selector("#analysis-key >> text=EMA 21")
     page.uncheck("input[data-overlay='levels']")
-    page.wait_for_function(f"{CHART}.dataset.levels === '0'")
+    page.wait_for_function(f"() => {CHART}.dataset.levels === '0'")
 
     page.click("button[data-timeframe='4h']")
     page.wait_for_url(re.compile(r"timeframe=4h"))
     page.wait_for_selector("#verdict[data-timeframe='4h']")  # the summary follows the switch
-    page.wait_for_function(f"{CHART}.dataset.timeframe === '4h' && Number({CHART}.dataset.loaded) > 100")
+    page.wait_for_function(f"() => {CHART}.dataset.timeframe === '4h' && Number({CHART}.dataset.loaded) > 100")
     assert "Classic pivots of the previous week" in page.text_content("#analysis-summary")
 
 
@@ -116,7 +116,7 @@ def test_analysis_chart_labels_stay_whole_apart_and_off_the_data(page):  # noqa:
     symbol, timeframe = without_patterns(page)
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{page.base}/coins/{symbol}/analysis?timeframe={timeframe}")
-    page.wait_for_function(f"Number({CHART}.dataset.loaded) > 100")
+    page.wait_for_function(f"() => Number({CHART}.dataset.loaded) > 100")
 
     names = page.locator("#analysis-summary tr[data-indicator] td:first-child")
     assert names.count() > 10
@@ -141,7 +141,7 @@ def test_analysis_chart_labels_stay_whole_apart_and_off_the_data(page):  # noqa:
         assert not set(rows["ticks"]) & set(span), f"the {level} RSI label at rows {span} covers tick labels: {rows}"
 
     page.set_viewport_size({"width": 390, "height": 844})
-    page.wait_for_function(f"{CHART}.clientWidth < 390")
+    page.wait_for_function(f"() => {CHART}.clientWidth < 390")
     page.wait_for_timeout(300)  # the chart redraws, then its labels make room
     labels = sorted(page.eval_on_selector("#analysis-chart", PRICE_LABELS))
     gaps = [below - above for above, below in itertools.pairwise(labels)]

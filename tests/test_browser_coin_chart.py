@@ -34,8 +34,8 @@ def test_coin_chart_keeps_its_height_and_the_last_candle_in_view(page):  # noqa:
         tab.set_viewport_size({"width": width, "height": height})
         tab.goto(page.base + "/coins/BTC")
     for tab in pages:
-        tab.wait_for_function("Number(document.querySelector('#chart').dataset.loaded) > 100")
-        tab.wait_for_function("document.querySelector('#chart').dataset.lastUpdate")  # live candles arrive
+        tab.wait_for_function("() => Number(document.querySelector('#chart').dataset.loaded) > 100")
+        tab.wait_for_function("() => document.querySelector('#chart').dataset.lastUpdate")  # live candles arrive
     first = [tab.eval_on_selector("#chart", CHART_GEOMETRY) for tab in pages]
 
     time.sleep(30)  # every page open together: one 30 s wait for all three sizes

@@ -76,6 +76,15 @@ def test_service_urls_select_the_full_stack(tmp_path):
         ("LOGIN_COOLOFF_MINUTES", "0"),
         ("JWT_ACCESS_MINUTES", "0"),
         ("JWT_REFRESH_DAYS", "1000"),
+        ("SECURE_HSTS_SECONDS", "-1"),
+        ("SECURE_HSTS_SECONDS", "a year"),
+        ("SECURE_SSL_REDIRECT", "sometimes"),
+        ("SESSION_COOKIE_SECURE", "secure"),
+        ("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto"),
+        ("SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO"),
+        ("CORS_ALLOWED_ORIGINS", "https://app.example.com/"),
+        ("CORS_ALLOWED_ORIGINS", "app.example.com"),
+        ("CORS_ALLOWED_ORIGINS", "https://App.example.com"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(tmp_path, name, value):

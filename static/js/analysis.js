@@ -156,7 +156,16 @@
       return series;
     }
 
-    // Which colour is which line: the overlays drawn now, by group.
+    // Which colour is which line: the overlays drawn now, by group. Swatches are coloured through
+    // the CSSOM: the Content-Security-Policy refuses style attributes in HTML.
+    function keyItem(color, label) {
+      const item = document.createElement("span");
+      const swatch = document.createElement("i");
+      swatch.style.background = color;
+      item.append(swatch, label);
+      return item;
+    }
+
     function drawKey(data) {
       const key = document.getElementById("analysis-key");
       if (!key) return;
@@ -164,14 +173,10 @@
       Object.entries(groups).forEach(([group, members]) => {
         if (group === "bbands" || !overlayOn(group)) return;
         Object.keys(data).filter((name) => name.startsWith(group + "_")).forEach((name) => {
-          const item = document.createElement("span");
-          const swatch = document.createElement("i");
-          swatch.style.background = columns[name].options().color;
-          item.append(swatch, name.replace("_", " ").toUpperCase());
-          key.append(item);
+          key.append(keyItem(columns[name].options().color, name.replace("_", " ").toUpperCase()));
         });
       });
-      if (overlayOn("bbands")) key.insertAdjacentHTML("beforeend", '<span><i style="background:rgba(138,147,166,0.8)"></i>Bollinger</span>');
+      if (overlayOn("bbands")) key.append(keyItem("rgba(138,147,166,0.8)", "Bollinger"));
     }
 
     function drawSeries(data) {

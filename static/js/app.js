@@ -161,6 +161,24 @@
   });
   document.addEventListener("htmx:sendError", () => showError("Cannot reach the server. Check your connection; retrying."));
 
+  // --- Page furniture (here, not inline: the Content-Security-Policy refuses inline code) ----
+  document.addEventListener("DOMContentLoaded", () => {
+    const toggle = document.querySelector(".menu-toggle");
+    if (!toggle) return;
+    toggle.addEventListener("click", () => {
+      toggle.setAttribute("aria-expanded", String(document.body.classList.toggle("nav-open")));
+    });
+  });
+
+  // Order book rows carry their depth as data; the bar behind each is drawn from the CSS variable
+  // set here through the CSSOM (a style attribute in the fragment would be refused by the policy).
+  // afterSwap comes before the browser paints the new rows; htmx:load would come a settle later.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    event.detail.target.querySelectorAll("tr[data-depth]").forEach((row) => {
+      row.style.setProperty("--depth", row.dataset.depth + "%");
+    });
+  });
+
   // --- Coin chart ---------------------------------------------------------------------------
   function initChart() {
     const box = document.getElementById("chart");
