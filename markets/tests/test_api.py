@@ -196,6 +196,14 @@ def test_every_coin_endpoint_404s_for_an_unknown_symbol(api, coins, suffix):
     assert response["Content-Type"].startswith("application/json")
 
 
+@pytest.mark.parametrize("suffix", ["", "/candles", "/orderbook", "/trades", "/analysis", "/patterns"])
+def test_a_symbol_with_a_nul_character_is_an_unknown_coin(api, coins, suffix):
+    """PostgreSQL refuses NUL in a query parameter: that was a 500."""
+    response = api.get(f"/api/coins/BT%00C{suffix}")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Unknown coin symbol 'BT\x00C'. GET /api/coins lists the known ones."}
+
+
 def test_unknown_api_path_is_a_json_404(api, db):
     response = api.get("/api/nothing-here")
     assert response.status_code == 404

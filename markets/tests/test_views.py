@@ -66,6 +66,10 @@ def test_unknown_coin_page_is_404(client, db):
     assert client.get("/coins/NOPE").status_code == 404
 
 
+def test_a_coin_page_for_a_symbol_with_a_nul_character_is_404(client, db):
+    assert client.get("/coins/BT%00C").status_code == 404
+
+
 def test_orderbook_panel_lists_bids_and_asks(client, published):
     html = client.get("/coins/BTC/orderbook").content.decode()
     assert html.count('class="pos num"') == 15 and html.count('class="neg num"') == 15
