@@ -3,6 +3,7 @@ analysis, chart patterns and the screener."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from functools import wraps
 from urllib.parse import urlencode
@@ -149,7 +150,7 @@ def versioned_cache(view, *, timeout: int = 10):
     def cached(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method != "GET" or "text/html" in request.headers.get("Accept", ""):
             return view(request, *args, **kwargs)
-        key = f"api:{market_version()}:{request.path}?{urlencode(sorted(request.GET.lists()), doseq=True)}"
+        key = f"api:{market_version()}:{_url_digest(request)}"
         body = cache.get(key)
         rendering = f"{key}:rendering"
         if body is None and not cache.add(rendering, 1, timeout=5):
@@ -166,6 +167,13 @@ def versioned_cache(view, *, timeout: int = 10):
         return response
 
     return cached
+
+
+def _url_digest(request: HttpRequest) -> str:
+    """The path and the sorted query as a key of 32 characters, whatever the URL holds (a key of
+    any length and character was unportable across cache backends, and unbounded in Redis)."""
+    url = f"{request.path}?{urlencode(sorted(request.GET.lists()), doseq=True)}"
+    return hashlib.blake2b(url.encode(), digest_size=16).hexdigest()
 
 
 def _rendered_by_another(key: str, *, wait: float = 0.5) -> bytes | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+import warnings
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from django.core.cache import CacheKeyWarning
 from rest_framework.test import APIClient
 
 from conftest import TEST_PROFILES
@@ -194,6 +196,17 @@ def test_every_coin_endpoint_404s_for_an_unknown_symbol(api, coins, suffix):
     response = api.get(f"/api/coins/NOPE{suffix}")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
+
+
+def test_the_coin_list_is_cached_under_a_short_key_whatever_the_query(api, coins, django_assert_num_queries):
+    query = {"ordering": ",".join(["-price", "rank"] * 40), "search": "bitcoin"}  # a URL of 600 characters
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheKeyWarning)  # a key over 250 characters, as it was
+        first = api.get("/api/coins", query)
+        with django_assert_num_queries(0):
+            again = api.get("/api/coins", query)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
 
 
 @pytest.mark.parametrize("suffix", ["", "/candles", "/orderbook", "/trades", "/analysis", "/patterns"])
