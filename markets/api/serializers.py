@@ -157,6 +157,7 @@ class CommaSeparatedField(serializers.Field):
 
     default_error_messages = {
         "empty": "Give at least one value, separated by commas.",
+        "empty_item": "An item of the list is empty: give values separated by single commas, e.g. 9,21.",
         "too_many": "Give at most {max_items} values.",
     }
 
@@ -165,9 +166,11 @@ class CommaSeparatedField(serializers.Field):
         self.child, self.max_items = child, max_items
 
     def to_internal_value(self, data) -> list:
-        items = [part.strip() for part in str(data).split(",") if part.strip()]
-        if not items:
+        items = [part.strip() for part in str(data).split(",")]
+        if not any(items):
             self.fail("empty")
+        if "" in items:  # "9,,21" or "9,": a typo to point out, not a shorter list
+            self.fail("empty_item")
         if len(items) > self.max_items:
             self.fail("too_many", max_items=self.max_items)
         values = []

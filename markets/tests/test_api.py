@@ -131,6 +131,9 @@ def test_coin_list_filters(api, coins, params, expected):
         ({"min_volume": "99999999999999999999"}, "min_volume"),
         ({"min_price": "-5"}, "min_price"),
         ({"ordering": "hash"}, "ordering"),
+        ({"ordering": ","}, "ordering"),  # an empty item in the list: a typo, not a shorter list
+        ({"ordering": "-price,"}, "ordering"),
+        ({"ordering": "-price,,rank"}, "ordering"),
         ({"search": "x" * 51}, "search"),
         ({"limit": "0"}, "limit"),
         ({"limit": str(10**9)}, "limit"),

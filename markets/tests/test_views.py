@@ -44,6 +44,14 @@ def test_bad_filter_shows_a_form_error_naming_the_field(client, coins):
     assert 'data-symbol="BTC"' not in html
 
 
+def test_an_empty_item_in_the_ordering_shows_the_same_error_as_the_api(client, coins):
+    response = client.get("/", {"ordering": "-price,"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="coin-table")
+    html = response.content.decode()
+    api = client.get("/api/coins", {"ordering": "-price,"}).json()
+    assert api["ordering"][0] in html
+    assert 'data-symbol="BTC"' not in html
+
+
 def test_dashboard_paginates(client, coins):
     html = client.get("/", {"per_page": 25}).content.decode()
     assert "5 coins" in html and "Next" not in html
