@@ -12,18 +12,23 @@ from rest_framework import permissions, serializers
 from rest_framework.authentication import SessionAuthentication
 
 _MESSAGES = {"type": "array", "items": {"type": "string"}}
+_ERROR = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string", "description": "What went wrong, in words."},
+        "request_id": {
+            "type": "string",
+            "description": "The id of the log line, to quote in a report: in the errors answered outside an API "
+            "view (an unknown path, a 500, CSRF).",
+        },
+    },
+    "required": ["detail"],
+}
 
 # The bodies of API errors (scalpaiboard.api): DRF's answers carry `detail` or field messages,
-# those answered outside a DRF view (unknown path, 500, CSRF) also the request id.
+# those answered outside a DRF view also the request id.
 ERROR_BODIES = {
-    "Error": {
-        "type": "object",
-        "properties": {
-            "detail": {"type": "string", "description": "What went wrong, in words."},
-            "request_id": {"type": "string", "description": "Present when answered outside an API view."},
-        },
-        "required": ["detail"],
-    },
+    "Error": _ERROR,
     "ValidationError": {
         "type": "object",
         "description": "Each field or parameter refused, with what is allowed (`non_field_errors` for a rule "
@@ -59,14 +64,7 @@ ERROR_BODIES = {
         },
         "required": ["detail"],
     },
-    "ServerError": {
-        "type": "object",
-        "properties": {
-            "detail": {"type": "string"},
-            "request_id": {"type": "string", "description": "Quote it when you report the error: the log has it."},
-        },
-        "required": ["detail", "request_id"],
-    },
+    "ServerError": {**_ERROR, "required": ["detail", "request_id"]},
 }
 
 ERROR_RESPONSES = {
