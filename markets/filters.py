@@ -30,9 +30,24 @@ class BoundedNumberFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+EMPTY_ITEM = "An item of the list is empty: give them separated by single commas, e.g. -price,rank."
+
+
+class ListWithoutEmptyItemsField(django_filters.fields.BaseCSVField):
+    """A comma-separated list whose every item is given: ``-price,`` is a typo to point out, not a
+    shorter list (an empty value, ``ordering=``, is still no list at all)."""
+
+    def clean(self, value):
+        if value and "" in value:
+            raise forms.ValidationError(EMPTY_ITEM, code="empty_item")
+        return super().clean(value)
+
+
 class NullsLastOrderingFilter(django_filters.OrderingFilter):
     """Ordering where coins without a value (e.g. unknown market cap) come last either way,
     ties broken by rank so that pages never overlap."""
+
+    base_field_class = ListWithoutEmptyItemsField
 
     def filter(self, qs: QuerySet, value: list[str] | None) -> QuerySet:
         if not value:

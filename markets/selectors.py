@@ -27,6 +27,8 @@ def coin_queryset() -> QuerySet[Coin]:
 
 def coin_get(*, symbol: str) -> Coin:
     """The coin named ``symbol`` (any case), listed or not; raises Coin.DoesNotExist."""
+    if "\x00" in symbol:  # no coin's; and PostgreSQL refuses NUL in a query (ValueError)
+        raise Coin.DoesNotExist(f"No coin is named {symbol!r}.")
     return Coin.objects.get(symbol=symbol.upper())
 
 

@@ -169,12 +169,24 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
 
     default_limit = 50
     max_limit = 500
+    max_offset = 10**9
 
     def get_limit(self, request) -> int:
         return self._bounded(request, self.limit_query_param, self.default_limit, 1, self.max_limit)
 
     def get_offset(self, request) -> int:
-        return self._bounded(request, self.offset_query_param, 0, 0, 10**9)
+        return self._bounded(request, self.offset_query_param, 0, 0, self.max_offset)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        """DRF's limit and offset parameters, with the bounds above."""
+        bounds = {
+            self.limit_query_param: {"minimum": 1, "maximum": self.max_limit, "default": self.default_limit},
+            self.offset_query_param: {"minimum": 0, "maximum": self.max_offset, "default": 0},
+        }
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"].update(bounds[parameter["name"]])
+        return parameters
 
     @staticmethod
     def _bounded(request, name: str, default: int, low: int, high: int) -> int:

@@ -286,6 +286,7 @@ AXES_HANDLER = "scalpaiboard.accounts.lockout.LoginAttemptHandler"
 AXES_LOCKOUT_CALLABLE = "scalpaiboard.accounts.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)  # never a header a client can write
+AXES_USERNAME_CALLABLE = "scalpaiboard.accounts.lockout.attempt_username"  # cut to the log's 255 characters
 AXES_VERBOSE = False  # no banner on every manage.py command; lock-outs are still logged
 
 # API (DRF views only; the pages' HTMX polling goes through Django views and is not throttled):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -52,7 +52,16 @@ LATEST = datetime.max.replace(tzinfo=UTC)
 LATEST_UNIX = 253_402_300_799.999  # LATEST.timestamp() rounds up to year 10000
 
 
-@extend_schema_field(OpenApiTypes.STR)
+# In the schema: a date-time (its bounds in words: JSON Schema has none for dates) or a Unix time,
+# any integer up to the last millisecond of 9999 being one (seconds up to 10**11, then milliseconds).
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "string", "format": "date-time"},
+            {"type": "integer", "minimum": 0, "maximum": 253_402_300_799_999},
+        ]
+    }
+)
 class TimestampField(serializers.Field):
     """An instant as ISO 8601 (UTC when no offset) or Unix time in seconds or milliseconds, from
     1970 to 9999 (UTC)."""
@@ -90,11 +99,17 @@ class TimestampField(serializers.Field):
         return value.isoformat()
 
 
+INSTANTS = (
+    "ISO 8601 (UTC when no offset) or Unix time in seconds or milliseconds, "
+    "from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z."
+)
+
+
 class CandleQuerySerializer(serializers.Serializer):
     timeframe = serializers.ChoiceField(choices=list(TIMEFRAME_SECONDS), default="1h")
     limit = serializers.IntegerField(min_value=1, max_value=1000, default=500)
-    start = TimestampField(required=False, help_text="Earliest bar open time (inclusive).")
-    end = TimestampField(required=False, help_text="Latest bar open time (inclusive).")
+    start = TimestampField(required=False, help_text=f"Earliest bar open time (inclusive). {INSTANTS}")
+    end = TimestampField(required=False, help_text=f"Latest bar open time (inclusive). {INSTANTS}")
 
     def validate(self, attrs: dict) -> dict:
         if "start" in attrs and "end" in attrs and attrs["start"] > attrs["end"]:
@@ -137,12 +152,12 @@ class TradeSerializer(serializers.Serializer):
 # --- technical analysis ------------------------------------------------------------------------
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class CommaSeparatedField(serializers.Field):
     """A list given as comma-separated values (``9,21,50``), each checked by ``child``; repeats dropped."""
 
     default_error_messages = {
         "empty": "Give at least one value, separated by commas.",
+        "empty_item": "An item of the list is empty: give values separated by single commas, e.g. 9,21.",
         "too_many": "Give at most {max_items} values.",
     }
 
@@ -151,9 +166,11 @@ class CommaSeparatedField(serializers.Field):
         self.child, self.max_items = child, max_items
 
     def to_internal_value(self, data) -> list:
-        items = [part.strip() for part in str(data).split(",") if part.strip()]
-        if not items:
+        items = [part.strip() for part in str(data).split(",")]
+        if not any(items):
             self.fail("empty")
+        if "" in items:  # "9,,21" or "9,": a typo to point out, not a shorter list
+            self.fail("empty_item")
         if len(items) > self.max_items:
             self.fail("too_many", max_items=self.max_items)
         values = []
@@ -166,8 +183,18 @@ class CommaSeparatedField(serializers.Field):
                 values.append(value)
         return values
 
-    def to_representation(self, value: list) -> str:
-        return ",".join(map(str, value))
+    def to_representation(self, value: list) -> list:
+        return list(value)
+
+
+class CommaSeparatedFieldExtension(OpenApiSerializerFieldExtension):
+    """In the schema, an array of what ``child`` takes, sent as one comma-separated value."""
+
+    target_class = CommaSeparatedField
+
+    def map_serializer_field(self, auto_schema, direction: str) -> dict:
+        items = auto_schema._map_serializer_field(self.target.child, direction)
+        return {"type": "array", "items": items, "minItems": 1, "maxItems": self.target.max_items}
 
 
 def _analysis_param(name: str, help_text: str) -> serializers.Field:

@@ -3,14 +3,23 @@ analysis, chart patterns and the screener."""
 
 from __future__ import annotations
 
+import hashlib
 import time
-from functools import wraps
+from functools import partial, wraps
 from urllib.parse import urlencode
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -42,7 +51,22 @@ from markets.selectors import candles_for, coin_get, coin_queryset, orderbook_fo
 from markets.snapshot import market_version
 from scalpaiboard.api import BoundedLimitOffsetPagination
 
+SYMBOL = OpenApiParameter(
+    "symbol",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="A coin's base symbol, any case (BTC); GET /api/coins lists them.",
+    examples=[OpenApiExample("Bitcoin", value="BTC")],
+)
 
+# Order books and trades are the market source's, in memory: none until its feed has published.
+FEED_NOT_READY = OpenApiResponse(description="The market feed has not published this coin yet: try again shortly.")
+
+# One coin's data: the coin list's filters and pages do not apply to it (nor to its schema).
+coin_action = partial(action, detail=True, filter_backends=[], pagination_class=None)
+
+
+@extend_schema_view(retrieve=extend_schema(parameters=[SYMBOL]))
 class CoinViewSet(viewsets.ReadOnlyModelViewSet):
     """Coins quoted in USDT with their latest price and 24h figures (updated every second)."""
 
@@ -70,32 +94,36 @@ class CoinViewSet(viewsets.ReadOnlyModelViewSet):
         params.is_valid(raise_exception=True)
         return params.validated_data
 
-    @extend_schema(parameters=[CandleQuerySerializer], responses=CandleSerializer(many=True))
-    @action(detail=True)
+    @extend_schema(parameters=[SYMBOL, CandleQuerySerializer], responses=CandleSerializer(many=True))
+    @coin_action()
     def candles(self, request: Request, symbol: str) -> Response:
         """OHLCV bars, oldest first; the last one is still forming when it is the current bar."""
         params = self.query(CandleQuerySerializer, request)
         return Response(candles_for(coin=self.get_object(), **params))
 
-    @extend_schema(parameters=[OrderBookQuerySerializer], responses=OrderBookSerializer)
-    @action(detail=True)
+    @extend_schema(
+        parameters=[SYMBOL, OrderBookQuerySerializer], responses={200: OrderBookSerializer, 503: FEED_NOT_READY}
+    )
+    @coin_action()
     def orderbook(self, request: Request, symbol: str) -> Response:
         """Bids and asks, best first, ``depth`` levels a side."""
         params = self.query(OrderBookQuerySerializer, request)
         return Response(orderbook_for(symbol=self.get_object().symbol, **params))
 
-    @extend_schema(parameters=[TradeQuerySerializer], responses=TradeSerializer(many=True))
-    @action(detail=True)
+    @extend_schema(
+        parameters=[SYMBOL, TradeQuerySerializer], responses={200: TradeSerializer(many=True), 503: FEED_NOT_READY}
+    )
+    @coin_action()
     def trades(self, request: Request, symbol: str) -> Response:
         """The latest trades, newest first."""
         params = self.query(TradeQuerySerializer, request)
         return Response(trades_for(symbol=self.get_object().symbol, **params))
 
     @extend_schema(
-        parameters=[AnalysisQuerySerializer],
+        parameters=[SYMBOL, AnalysisQuerySerializer],
         responses=PolymorphicProxySerializer("AnalysisOrAnalyses", [AnalysisSerializer, AnalysesSerializer], None),
     )
-    @action(detail=True)
+    @coin_action()
     def analysis(self, request: Request, symbol: str) -> Response:
         """Every indicator's latest value, support and resistance, the technical summary and alert
         suggestions, at the forming bar. A value is null with a reason when the history is too short.
@@ -108,8 +136,8 @@ class CoinViewSet(viewsets.ReadOnlyModelViewSet):
             return Response({"symbol": coin.symbol, "timeframes": found})
         return Response(analysis_for(coin=coin, timeframe=query["timeframe"], series=query["series"], **options))
 
-    @extend_schema(parameters=[PatternQuerySerializer], responses=PatternsSerializer)
-    @action(detail=True)
+    @extend_schema(parameters=[SYMBOL, PatternQuerySerializer], responses=PatternsSerializer)
+    @coin_action()
     def patterns(self, request: Request, symbol: str) -> Response:
         """Chart patterns live at the last closed bar, with their key points, breakout and target."""
         query = self.query(PatternQuerySerializer, request)
@@ -149,7 +177,7 @@ def versioned_cache(view, *, timeout: int = 10):
     def cached(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method != "GET" or "text/html" in request.headers.get("Accept", ""):
             return view(request, *args, **kwargs)
-        key = f"api:{market_version()}:{request.path}?{urlencode(sorted(request.GET.lists()), doseq=True)}"
+        key = f"api:{market_version()}:{_url_digest(request)}"
         body = cache.get(key)
         rendering = f"{key}:rendering"
         if body is None and not cache.add(rendering, 1, timeout=5):
@@ -166,6 +194,13 @@ def versioned_cache(view, *, timeout: int = 10):
         return response
 
     return cached
+
+
+def _url_digest(request: HttpRequest) -> str:
+    """The path and the sorted query as a key of 32 characters, whatever the URL holds (a key of
+    any length and character was unportable across cache backends, and unbounded in Redis)."""
+    url = f"{request.path}?{urlencode(sorted(request.GET.lists()), doseq=True)}"
+    return hashlib.blake2b(url.encode(), digest_size=16).hexdigest()
 
 
 def _rendered_by_another(key: str, *, wait: float = 0.5) -> bytes | None:

@@ -143,6 +143,9 @@ def test_a_coin_without_bars_answers_with_nulls(api, coins):
         ({"bb_std": 0.1}, "bb_std"),
         ({"sma": "9,abc"}, "sma"),
         ({"sma": "9,21,50,100,150,200,300"}, "sma"),
+        ({"sma": "9,,21"}, "sma"),  # an empty item in the list: a typo, not a shorter list
+        ({"ema": "9,"}, "ema"),
+        ({"timeframes": ",1h"}, "timeframes"),
         ({"ema": "1000"}, "ema"),
         ({"stoch_k": 0}, "stoch_k"),
         ({"bars": 10}, "bars"),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+import warnings
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from django.core.cache import CacheKeyWarning
 from rest_framework.test import APIClient
 
 from conftest import TEST_PROFILES
@@ -129,6 +131,9 @@ def test_coin_list_filters(api, coins, params, expected):
         ({"min_volume": "99999999999999999999"}, "min_volume"),
         ({"min_price": "-5"}, "min_price"),
         ({"ordering": "hash"}, "ordering"),
+        ({"ordering": ","}, "ordering"),  # an empty item in the list: a typo, not a shorter list
+        ({"ordering": "-price,"}, "ordering"),
+        ({"ordering": "-price,,rank"}, "ordering"),
         ({"search": "x" * 51}, "search"),
         ({"limit": "0"}, "limit"),
         ({"limit": str(10**9)}, "limit"),
@@ -194,6 +199,25 @@ def test_every_coin_endpoint_404s_for_an_unknown_symbol(api, coins, suffix):
     response = api.get(f"/api/coins/NOPE{suffix}")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
+
+
+def test_the_coin_list_is_cached_under_a_short_key_whatever_the_query(api, coins, django_assert_num_queries):
+    query = {"ordering": ",".join(["-price", "rank"] * 40), "search": "bitcoin"}  # a URL of 600 characters
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheKeyWarning)  # a key over 250 characters, as it was
+        first = api.get("/api/coins", query)
+        with django_assert_num_queries(0):
+            again = api.get("/api/coins", query)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+
+
+@pytest.mark.parametrize("suffix", ["", "/candles", "/orderbook", "/trades", "/analysis", "/patterns"])
+def test_a_symbol_with_a_nul_character_is_an_unknown_coin(api, coins, suffix):
+    """PostgreSQL refuses NUL in a query parameter: that was a 500."""
+    response = api.get(f"/api/coins/BT%00C{suffix}")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Unknown coin symbol 'BT\x00C'. GET /api/coins lists the known ones."}
 
 
 def test_unknown_api_path_is_a_json_404(api, db):

@@ -44,6 +44,14 @@ def test_bad_filter_shows_a_form_error_naming_the_field(client, coins):
     assert 'data-symbol="BTC"' not in html
 
 
+def test_an_empty_item_in_the_ordering_shows_the_same_error_as_the_api(client, coins):
+    response = client.get("/", {"ordering": "-price,"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="coin-table")
+    html = response.content.decode()
+    api = client.get("/api/coins", {"ordering": "-price,"}).json()
+    assert api["ordering"][0] in html
+    assert 'data-symbol="BTC"' not in html
+
+
 def test_dashboard_paginates(client, coins):
     html = client.get("/", {"per_page": 25}).content.decode()
     assert "5 coins" in html and "Next" not in html
@@ -64,6 +72,10 @@ def test_coin_page_has_the_chart_and_live_fields(client, coins):
 
 def test_unknown_coin_page_is_404(client, db):
     assert client.get("/coins/NOPE").status_code == 404
+
+
+def test_a_coin_page_for_a_symbol_with_a_nul_character_is_404(client, db):
+    assert client.get("/coins/BT%00C").status_code == 404
 
 
 def test_orderbook_panel_lists_bids_and_asks(client, published):

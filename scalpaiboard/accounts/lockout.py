@@ -31,9 +31,22 @@ class LoginAttemptHandler(AxesDatabaseHandler):
         return deleted
 
 
+# How much of a username Axes' log holds: a longer one was a database error on PostgreSQL.
+LOGGED_USERNAME_LENGTH = AccessAttempt._meta.get_field("username").max_length
+
+
+def attempt_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """AXES_USERNAME_CALLABLE: the username tried (as Axes reads it), cut to what its log holds,
+    as Axes cuts the user agent and path."""
+    source = credentials or getattr(request, "data", request.POST)
+    username = source.get(settings.AXES_USERNAME_FORM_FIELD)
+    return None if username is None else str(username)[:LOGGED_USERNAME_LENGTH]
+
+
 def lockout_seconds_left(*, request: HttpRequest, username: str | None) -> int:
     """Seconds until the newest failure of this account or address leaves the cool-off window."""
     address = get_client_ip_address(request)
+    username = None if username is None else str(username)[:LOGGED_USERNAME_LENGTH]
     latest = AccessAttempt.objects.filter(Q(username=username) | Q(ip_address=address)).aggregate(
         latest=Max("attempt_time")
     )["latest"]

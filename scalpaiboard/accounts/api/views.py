@@ -2,17 +2,29 @@
 user, for API clients checking their token."""
 
 from django.contrib.auth.signals import user_logged_in
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import RetrieveAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt import views as jwt_views
 
 from scalpaiboard.accounts.api.serializers import UserSerializer
 from scalpaiboard.accounts.lockout import LoginLockedOut, lockout_seconds_left
 
 
+@extend_schema(
+    responses={
+        200: jwt_serializers.TokenObtainPairSerializer,
+        401: OpenApiResponse(description="No active account has this username and password."),
+        429: OpenApiResponse(
+            description="Too many log-ins (RATE_LIMIT_LOGIN_RPM), or locked out after LOGIN_FAILURE_LIMIT "
+            "failures: `retry_after` and Retry-After say when to try again."
+        ),
+    }
+)
 class TokenObtainView(jwt_views.TokenObtainPairView):
     """An access and a refresh token for a username and password.
 
@@ -35,6 +47,13 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
         return Response(serializer.validated_data)
 
 
+@extend_schema(
+    responses={
+        200: jwt_serializers.TokenRefreshSerializer,
+        401: OpenApiResponse(description="The refresh token is not valid: expired, tampered or already used."),
+        429: OpenApiResponse(description="Too many refreshes (RATE_LIMIT_LOGIN_RPM): retry after Retry-After."),
+    }
+)
 class TokenRefreshView(jwt_views.TokenRefreshView):
     """A new access token and a new refresh token; the refresh token sent is blacklisted."""
 

@@ -156,3 +156,12 @@ def test_a_forged_forwarded_for_header_does_not_give_a_fresh_address(client):
         )
     assert AccessAttempt.objects.filter(ip_address="10.0.4.1").count() == LIMIT
     assert page_login(client, "anyone", "wrong", address="10.0.4.1").status_code == 429
+
+
+@pytest.mark.parametrize("login", [page_login, admin_login, jwt_login])
+def test_a_username_longer_than_the_attempt_log_counts_as_a_failure_not_a_500(login):
+    """Axes logs usernames in 255 characters: a longer one was a database error on PostgreSQL."""
+    long_name = "x" * 1000
+    answers = [login(Client(), long_name, "wrong").status_code for _ in range(LIMIT)]
+    assert answers == [401 if login is jwt_login else 200] * (LIMIT - 1) + [429]
+    assert AccessAttempt.objects.get().username == long_name[:255]
