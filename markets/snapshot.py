@@ -7,9 +7,12 @@ than the feed's last write), the feed's heartbeat, and when the feed last starte
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from django.core.cache import cache
+
+from scalpaiboard.cache import UNREACHABLE
 
 VERSION_KEY = "market:version"
 HEARTBEAT_KEY = "feed:heartbeat"
@@ -35,7 +38,9 @@ def _set_many(values: dict) -> None:
     if client is None or not hasattr(client, "encode"):
         cache.set_many(values, timeout=None)
         return
-    client.get_client(write=True).mset({client.make_key(k): client.encode(v) for k, v in values.items()})
+    # Dropped while Redis is unreachable, as the cache drops every write then (and logs the outage once).
+    with contextlib.suppress(*UNREACHABLE):
+        client.get_client(write=True).mset({client.make_key(k): client.encode(v) for k, v in values.items()})
 
 
 def ticker_get(symbol: str) -> dict | None:

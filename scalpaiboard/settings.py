@@ -136,14 +136,28 @@ REDIS_URL = read_url("REDIS_URL", default=None, schemes=("redis", "rediss", "uni
 REDIS_PREFIX = read_str("REDIS_PREFIX", default="scalpaiboard") + os.environ.get("PYTEST_XDIST_WORKER", "")
 
 if REDIS_URL:
+    # While Redis is unreachable the site degrades instead of failing (scalpaiboard/cache.py): the
+    # cache answers as an empty one, so every read falls back to the database (API and pages
+    # alike) and writes are dropped. After a failed connection, calls skip Redis at once while a
+    # thread tries it every second, so that it is used again within a second of its return; the
+    # outage is logged once. The API throttles count nothing meanwhile (they let requests through);
+    # the log-in lock-out keeps working (its attempts are in the database). /ws refuses new sockets
+    # until the channel layer is back (markets/consumers.py); /api/health says "degraded".
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": REDIS_PREFIX,
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+                "IGNORE_EXCEPTIONS": True,
+                "CONNECTION_POOL_CLASS": "scalpaiboard.cache.OutageAwareConnectionPool",
+            },
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # but for unreachable Redis, logged once (see LOGGING)
+    DJANGO_REDIS_LOGGER = "scalpaiboard.cache.ignored"
     CHANNEL_LAYERS = {
         "default": {
             # Pub/sub: a broadcast is published once and fanned out inside each server process.
@@ -351,7 +365,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     # Every line carries the id of the request it was written for ("-" outside requests), the
     # same id as the X-Request-ID header and the request_id of an API 500's body.
-    "filters": {"request_id": {"()": "scalpaiboard.request_id.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "scalpaiboard.request_id.RequestIdFilter"},
+        "redis_outage": {"()": "scalpaiboard.cache.OutageRecordsFilter"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -360,6 +377,8 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # a line per failed log-in at INFO; lock-outs are warnings
         "httpx": {"level": "WARNING"},  # one line per request: the Binance back-fill makes hundreds
+        # Cache errors django-redis ignores (DJANGO_REDIS_LOGGER); an unreachable Redis is logged once.
+        "scalpaiboard.cache.ignored": {"filters": ["redis_outage"]},
     },
 }
 

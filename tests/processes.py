@@ -98,6 +98,48 @@ class Processes:
         return "\n".join(f"--- {name} ---\n{self.log(name)[-2000:]}" for name, _ in self.running)
 
 
+class RedisServer:
+    """A redis-server of a test's own, on a fixed port so that it can be stopped and started again
+    where its clients expect it (no persistence: a restart comes back empty, as Redis in compose)."""
+
+    def __init__(self, port: int, log: Path):
+        self.port = port
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        args = ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no", "--daemonize", "no"]
+        with open(self.log, "a") as log:
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        wait_for(self.answers, what=f"redis-server on port {self.port}", timeout=10)
+
+    def answers(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@contextmanager
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A started redis-server of this test's own on a free port; killed at the end."""
+    server = RedisServer(free_port(), tmp_path / "redis.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @contextmanager
 def processes(tmp_path: Path) -> Iterator[Processes]:
     group = Processes(tmp_path)
