@@ -91,6 +91,7 @@ class Feed:
         self.last_write = 0.0
         self.closes_checked = 0  # the exchange second the forming bars were last checked for closing
         self.last_publish = 0.0
+        self.unpublished = 0  # messages the channel layer refused since it last took one
         self.publish_task: asyncio.Task | None = None
 
     async def run_forever(self) -> None:
@@ -348,7 +349,7 @@ class Feed:
         if pending:
             # API clients' JSON first: pages' HTML takes longer to build and is not in its way.
             for group, message in self.prices_messages(pending):
-                await self.layer.group_send(group, message)
+                await self.publish(group, message)
 
     def prices_messages(self, tickers: dict[str, dict]) -> Iterator[tuple[str, dict]]:
         """One message per group, JSON fragments (API clients) first, then HTML fragments (pages).
@@ -367,7 +368,21 @@ class Feed:
     async def publish_candles(self, bars: dict[str, dict]) -> None:
         """One message for every coin whose bars moved (each server process picks its sockets' streams)."""
         if bars:
-            await self.layer.group_send(CANDLES_GROUP, {"type": "candles.update", "bars": bars})
+            await self.publish(CANDLES_GROUP, {"type": "candles.update", "bars": bars})
+
+    async def publish(self, group: str, message: dict) -> None:
+        """Send ``message`` to ``group``. A channel layer that fails (Redis unreachable) does not stop the
+        feed, which goes on writing the database; it is logged when it starts failing and when it works again."""
+        try:
+            await self.layer.group_send(group, message)
+        except Exception:
+            self.unpublished += 1
+            if self.unpublished == 1:
+                logger.exception("Market feed cannot publish to the channel layer; it keeps storing the market data")
+            return
+        if self.unpublished:
+            logger.warning("Market feed publishes again; %d messages could not be sent meanwhile", self.unpublished)
+            self.unpublished = 0
 
 
 def _public(ticker: dict) -> dict:
