@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
@@ -27,6 +28,10 @@ class CoinSerializer(serializers.ModelSerializer):
     volume24h = serializers.FloatField(source="volume_24h", help_text="Quote (USDT) volume over 24 hours.")
     high24h = serializers.FloatField(source="high_24h")
     low24h = serializers.FloatField(source="low_24h")
+    age = serializers.SerializerMethodField(
+        help_text="How old the price and 24h figures are: seconds from updated_at (when the feed last wrote "
+        "them) to this answer. About a second while the feed runs and the coin trades; it grows while either stops."
+    )
 
     class Meta:
         model = Coin
@@ -42,7 +47,14 @@ class CoinSerializer(serializers.ModelSerializer):
             "market_cap",
             "circulating_supply",
             "updated_at",
+            "age",
         ]
+
+    def get_age(self, coin: Coin) -> float:
+        if not hasattr(self, "_answered_at"):
+            self._answered_at = time.time()  # one instant for every coin of the answer
+        # Not below zero when the feed's host clock runs a little ahead of this one.
+        return max(0.0, round(self._answered_at - coin.updated_at.timestamp(), 1))
 
 
 # Every instant a client names is within these (UTC), so that no conversion or database can overflow:

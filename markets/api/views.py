@@ -165,19 +165,24 @@ class ScreenerView(APIView):
         return Response({"timeframe": query["timeframe"], "count": len(rows), "results": rows})
 
 
-def versioned_cache(view, *, timeout: int = 10):
+def versioned_cache(view, *, timeout: int = 2):
     """Serve a GET from the cache while the market has not changed.
 
     Keys carry the feed's version, which moves after each write of fresh prices, so a cached
     response is never older than the database; clients polling the same list share one query.
     When the version moves, one request renders the new response and the others wait for it.
+    Without a version (the feed has not written the cache, or Redis is unreachable) every request
+    is answered from the database. A response lives two seconds at most (the feed moves the version
+    every second or faster), so that the ``age`` it states is at most that short when the feed has
+    stopped and the version no longer moves.
     """
 
     @wraps(view)
     def cached(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method != "GET" or "text/html" in request.headers.get("Accept", ""):
+        version = market_version()
+        if not version or request.method != "GET" or "text/html" in request.headers.get("Accept", ""):
             return view(request, *args, **kwargs)
-        key = f"api:{market_version()}:{_url_digest(request)}"
+        key = f"api:{version}:{_url_digest(request)}"
         body = cache.get(key)
         rendering = f"{key}:rendering"
         if body is None and not cache.add(rendering, 1, timeout=5):

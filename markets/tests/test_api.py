@@ -79,7 +79,7 @@ def test_coin_list_fields_follow_the_contract(api, coins):
     coin = api.get("/api/coins", {"limit": 1}).json()["results"][0]
     assert set(coin) == {
         "symbol", "name", "rank", "price", "change24h", "volume24h", "high24h", "low24h",
-        "market_cap", "circulating_supply", "updated_at",
+        "market_cap", "circulating_supply", "updated_at", "age",
     }  # fmt: skip
     assert coin["symbol"] == "BTC" and coin["price"] == 90000.0
 
@@ -150,6 +150,7 @@ def test_coin_list_rejects_bad_parameters_naming_them(api, coins, params, field)
 
 
 def test_coin_list_takes_two_queries_then_none_while_prices_stand_still(api, coins, django_assert_num_queries):
+    publish({"BTC": ticker("BTC", 90000.0)}, version=1)
     with django_assert_num_queries(2):  # count + page
         first = api.get("/api/coins", {"limit": 100})
     with django_assert_num_queries(0):
