@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Max, OuterRef, QuerySet, Subquery
 
 from markets import snapshot
 from markets.models import Candle, Coin, MarketDataOrigin
@@ -16,6 +16,7 @@ from markets.sources import market_source
 from markets.sources.base import CoinProfile, LastBar
 from markets.timeframes import TIMEFRAME_SECONDS
 from markets.universe import profile_of
+from scalpaiboard.cache import cache_unreachable
 
 SYMBOLS_KEY = "market:symbols"
 
@@ -149,8 +150,14 @@ def market_data_origin() -> dict:
 
 def feed_status(*, now: float | None = None) -> dict:
     """How current the market data is: "ok", "delayed" (the newest exchange update lags the clock by
-    more than FEED_DELAY_SECONDS), "stale" (the feed stopped writing) or "down" (it never wrote)."""
+    more than FEED_DELAY_SECONDS), "stale" (the feed stopped writing) or "down" (it never wrote).
+
+    The feed's heartbeat is in the cache; while Redis is unreachable, the database tells when the
+    feed last wrote the coins' figures instead, and ``heartbeat`` says which one told.
+    """
     beat = snapshot.heartbeat_get()
+    if beat is None and cache_unreachable():
+        beat = _heartbeat_from_database()
     if beat is None:
         return {"status": "down", "error": "no tick received yet", "seconds_since_last_tick": None}
     now = time.time() if now is None else now
@@ -162,7 +169,22 @@ def feed_status(*, now: float | None = None) -> dict:
         status = "delayed"
     else:
         status = "ok"
-    return {"status": status, "seconds_since_last_tick": age, "delay_seconds": delay, "last_tick_ts": beat["ts"]}
+    return {
+        "status": status,
+        "seconds_since_last_tick": age,
+        "delay_seconds": delay,
+        "last_tick_ts": beat["ts"],
+        "heartbeat": beat.get("from", "cache"),
+    }
+
+
+def _heartbeat_from_database() -> dict | None:
+    """The heartbeat as the database knows it: when the coins' figures were last written, which also
+    stands for the exchange's time (so the delay is a lower bound), or None if no coin is listed."""
+    newest = coin_queryset().aggregate(newest=Max("updated_at"))["newest"]
+    if newest is None:
+        return None
+    return {"ts": int(newest.timestamp() * 1000), "received": newest.timestamp(), "from": "database"}
 
 
 def orderbook_for(*, symbol: str, depth: int) -> dict:

@@ -25,6 +25,7 @@ from markets.sources.simulation import (
     history_segments,
     order_book,
 )
+from scalpaiboard.cache import cache_unreachable
 
 HISTORY_DAYS = 400
 TRADES_KEY = "sim:trades:{}"
@@ -115,7 +116,7 @@ class SimulatedSource(MarketSource):
     def order_book(self, symbol: str, depth: int) -> OrderBook:
         state = snapshot.ticker_get(symbol)
         if state is None:
-            raise SourceUnavailable("the market feed has not published this coin yet")
+            raise _unpublished("the market feed has not published this coin yet")
         ticker = state["ticker"]
         return order_book(
             symbol=symbol,
@@ -129,5 +130,13 @@ class SimulatedSource(MarketSource):
     def recent_trades(self, symbol: str, limit: int) -> list[Trade]:
         trades = cache.get(TRADES_KEY.format(symbol))
         if trades is None:
-            raise SourceUnavailable("the market feed has not published trades for this coin yet")
+            raise _unpublished("the market feed has not published trades for this coin yet")
         return [Trade(*t) for t in trades[:limit]]
+
+
+def _unpublished(reason: str) -> SourceUnavailable:
+    """The simulation has no state for a request: the feed has not stored it (``reason``), or the
+    cache it is kept in is unreachable."""
+    if cache_unreachable():
+        reason = "the simulated exchange's live state is kept in the cache (Redis), which is unreachable now"
+    return SourceUnavailable(reason, headers={"Retry-After": "5"})
