@@ -4,7 +4,7 @@
 database with ``migrate`` and ``market_load``, ``manage.py run_feed`` and one ``daphne`` on a free
 port with the Redis channel layer. Embedded (``embedded=True``): SQLite in a temporary ``VAR_DIR``,
 no Redis, no broker, loaded the same way, then the server started as ``make run`` starts it (the
-feed runs inside it). Either way it waits until ``GET /api/health`` answers 200, and tears down on
+feed runs inside it). Either way it waits until ``GET /api/health`` says "ok", and tears down on
 leaving the ``with`` block, at interpreter exit (atexit), on SIGINT/SIGTERM/SIGHUP, and, through
 PR_SET_PDEATHSIG, even when the benchmark itself is killed with SIGKILL. Each child runs in its own
 process group and only those groups are signalled.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import json
 import math
 import os
 import secrets
@@ -330,7 +331,9 @@ class Stack:
                     )
             try:
                 with urllib.request.urlopen(f"{self.base_url}/api/health", timeout=5) as response:
-                    if response.status == 200:
+                    body = response.read()
+                    last = body[:300].decode()
+                    if json.loads(body)["status"] == "ok":  # not "degraded", which answers 200 too
                         log(f"stack healthy at {self.base_url}")
                         return
             except urllib.error.HTTPError as error:
@@ -338,7 +341,7 @@ class Stack:
             except OSError as error:
                 last = str(error)
             time.sleep(0.5)
-        raise StackError(f"/api/health did not answer 200 within {timeout:.0f} s (last: {last})")
+        raise StackError(f"/api/health did not say ok within {timeout:.0f} s (last: {last})")
 
     def check_alive(self) -> list[str]:
         """Names of stack processes that have exited (should be none)."""

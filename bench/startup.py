@@ -14,6 +14,7 @@ Run from the project root: ``.venv/bin/python bench/startup.py`` (``--help`` for
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
@@ -91,9 +92,10 @@ class Start:
 
 
 def _answers(url: str) -> bool:
+    """The health view at ``url`` says "ok" (a degraded site answers 200 too)."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
+            return response.status == 200 and json.load(response)["status"] == "ok"
     except (urllib.error.URLError, OSError):
         return False
 

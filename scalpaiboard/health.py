@@ -1,8 +1,13 @@
-"""GET /api/health: each component's state; 503 when one is down or the market data is stale or delayed.
+"""GET /api/health: each component's state, and the site's: "ok", "starting", "degraded" or "down".
 
-While the feed starts (it started within FEED_START_GRACE_SECONDS and has not written since), its
-state is "starting": still a 503, so that a load balancer waits, but logged as INFO, not as the
-ERROR Django logs for every other 5xx.
+"starting" (HTTP 503, so that a load balancer waits) while the feed starts: it started within
+FEED_START_GRACE_SECONDS and has not written since; logged as INFO, not as the ERROR Django logs
+for every other 5xx. "degraded" (HTTP 200) when the site serves, but not all of it: the cache or
+channel layer is down (Redis unreachable: pages and API answer from the database, /ws refuses new
+sockets), the broker is down (background work waits), or the market data is stale or delayed. It
+is a 200 because a load balancer should keep sending traffic then: every server process shares
+these components, so taking processes out of rotation would turn a partial outage into a full
+one. "down" (HTTP 503) when the database is unreachable, without which nothing can be served.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from django.utils.log import log_response
 
 from markets import snapshot
 from markets.selectors import feed_status, market_data_origin
+from scalpaiboard.cache import cache_outage, cache_unreachable
 
 # A feed back-fills the candles it missed and loads its recent bars before its first tick.
 FEED_START_GRACE_SECONDS = 60.0
+HTTP_STATUS = {"ok": 200, "degraded": 200, "starting": 503, "down": 503}  # see above
 
 
 def check_database() -> dict:
@@ -33,7 +40,9 @@ def check_database() -> dict:
 def check_cache() -> dict:
     cache.set("health:probe", 1, timeout=10)
     if cache.get("health:probe") != 1:
-        raise RuntimeError("value written was not read back")
+        # The cache answers as an empty one while Redis is unreachable: say that, not just the symptom.
+        outage = cache_outage()
+        raise RuntimeError(f"Redis {outage.describe()}" if cache_unreachable() else "value written was not read back")
     return {"status": "ok", "backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
 
 
@@ -42,8 +51,11 @@ async def check_channel_layer() -> dict:
     if not settings.REDIS_URL:
         return {"status": "ok", "backend": backend}
     import redis.asyncio as redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
-    client = redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    # No retries: a refused connection is an answer (redis-py would retry for about two seconds).
+    client = redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2, retry=Retry(NoBackoff(), 0))
     try:
         await client.ping()
     finally:
@@ -56,8 +68,11 @@ def check_broker() -> dict:
         return {"status": "ok", "mode": "in-process"}
     from scalpaiboard.celery import app
 
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+    # Socket timeouts for a Redis broker: one that hangs held this check (and /api/health) for ever.
+    redis_broker = settings.CELERY_BROKER_URL.startswith("redis")  # redis: or rediss:
+    options = {"socket_timeout": 2, "socket_connect_timeout": 2} if redis_broker else {}
+    with app.connection_for_write(transport_options=options) as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)  # no 2 s pause before the retry
     return {"status": "ok", "transport": conn.transport_cls}
 
 
@@ -97,9 +112,8 @@ async def health(request: HttpRequest) -> JsonResponse:
         "broker": await _run(check_broker),
         "feed": await _run(check_feed),
     }
-    states = {c["status"] for c in components.values()}
-    overall = "ok" if states == {"ok"} else "starting" if states <= {"ok", "starting"} else "degraded"
-    response = JsonResponse({"status": overall, "components": components}, status=200 if overall == "ok" else 503)
+    overall = site_status(components)
+    response = JsonResponse({"status": overall, "components": components}, status=HTTP_STATUS[overall])
     if overall == "starting":
         # Expected at every start: logged here at INFO, which keeps Django from logging it as an ERROR.
         log_response(
@@ -110,6 +124,15 @@ async def health(request: HttpRequest) -> JsonResponse:
             level="info",
         )
     return response
+
+
+def site_status(components: dict[str, dict]) -> str:
+    """The site's state: "down" without the database; "ok" when every component is; "starting"
+    while the feed starts and the rest is ok; "degraded" otherwise."""
+    states = {c["status"] for c in components.values()}
+    if components["database"]["status"] != "ok":
+        return "down"
+    return "ok" if states == {"ok"} else "starting" if states <= {"ok", "starting"} else "degraded"
 
 
 def live(request: HttpRequest) -> JsonResponse:

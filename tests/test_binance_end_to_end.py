@@ -76,7 +76,7 @@ def test_the_feed_streams_binance_to_websocket_clients_and_the_api(transactional
             assert bar["volume"] == pytest.approx(klines[bar["time"]][4], rel=1e-12)
 
         health = wait_for(
-            lambda: (r := httpx.get(f"{base}/api/health", timeout=5)).status_code == 200 and r.json(),
+            lambda: (body := httpx.get(f"{base}/api/health", timeout=5).json())["status"] == "ok" and body,
             what="a healthy feed",
             logs=group,
         )

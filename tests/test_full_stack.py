@@ -79,7 +79,7 @@ def test_daphne_feed_worker_and_beat_run_together(seeded_market, tmp_path):
         base = group.daphne(**env)
 
         health = wait_for(
-            lambda: (r := httpx.get(f"{base}/api/health", timeout=5)).status_code == 200 and r.json(),
+            lambda: (body := httpx.get(f"{base}/api/health", timeout=5).json())["status"] == "ok" and body,
             what="every component healthy",
             logs=group,
         )

@@ -45,16 +45,14 @@ def test_health_reports_starting_when_a_restarted_feed_has_not_written_since(cli
     assert client.get("/api/health").json()["components"]["feed"]["status"] == "starting"
 
 
-def test_health_reports_down_and_logs_an_error_when_the_feed_never_wrote_within_the_grace(client, caplog):
+def test_health_reports_the_feed_down_and_the_site_degraded_when_the_feed_never_wrote_within_the_grace(client):
     started(seconds_ago=FEED_START_GRACE_SECONDS + 1)
 
-    with caplog.at_level(logging.INFO, logger="django.request"):
-        response = client.get("/api/health")
+    response = client.get("/api/health")
 
-    assert response.status_code == 503
+    assert response.status_code == 200  # degraded: the site serves what it has (see scalpaiboard/health.py)
     assert response.json()["status"] == "degraded"
     assert response.json()["components"]["feed"]["status"] == "down"
-    assert [r.levelname for r in caplog.records] == ["ERROR"]
 
 
 def test_health_reports_stale_when_the_feed_stopped_writing_after_it_started(client):
