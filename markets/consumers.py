@@ -6,6 +6,10 @@ open, with two exceptions: a frame over WS_MAX_FRAME_BYTES closes it with 1009 (
 and a socket that keeps sending faster than WS_MESSAGES_PER_SECOND is closed with 1008 (policy
 violation) once its refused messages owe five seconds' worth (markets/socket_limits.py).
 Connect with ``?format=html`` to receive tickers as HTML fragments that HTMX swaps into a page.
+
+While the channel layer is unreachable (Redis down), new sockets are refused (HTTP 403 to the
+handshake; browsers' pages retry). Open sockets stay open and answer every frame, but get no live
+data until the layer is back, when the process's subscriptions are renewed and data flows again.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
         self.notifications = False
         self.address: str | None = None
         self.admitted = False
+        self.handshake_seen = False  # connect() ran: before it, only setting up the channel can fail
         self.closing = False
         self.rate = MessageRate(0)
 
@@ -60,10 +65,21 @@ class MarketConsumer(AsyncWebsocketConsumer):
         """Serve the socket, then release what it holds however it ended: closed, crashed or cancelled."""
         try:
             await super().__call__(scope, receive, send)
+        except Exception as error:
+            if self.handshake_seen:
+                raise
+            await self.refuse_without_layer(send, error)
         finally:
             await self.release()
 
+    async def refuse_without_layer(self, send, error: Exception) -> None:
+        """Refuse the handshake (403, before accept) of a socket that got no channel from the channel
+        layer (Redis unreachable), instead of the 500 daphne answers for an application's exception."""
+        logger.warning("Refused a /ws socket: the channel layer gave it no channel (%s)", error)
+        await send({"type": "websocket.close"})
+
     async def connect(self) -> None:
+        self.handshake_seen = True
         self.address = client_address(self.scope)
         if not OPEN_SOCKETS.admit(self.address, cap=settings.WS_MAX_SOCKETS_PER_ADDRESS):
             logger.info("Refused a /ws socket: %s already has %s open", self.address, OPEN_SOCKETS.count(self.address))

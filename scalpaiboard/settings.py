@@ -162,7 +162,11 @@ if REDIS_URL:
         "default": {
             # Pub/sub: a broadcast is published once and fanned out inside each server process.
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:ws"},
+            "CONFIG": {
+                # Timeouts, so that publishing to a Redis that hangs fails in seconds, not after minutes.
+                "hosts": [{"address": REDIS_URL, "socket_connect_timeout": 2, "socket_timeout": 5}],
+                "prefix": f"{REDIS_PREFIX}:ws",
+            },
         }
     }
 else:
