@@ -11,7 +11,6 @@ import logging
 import time
 from datetime import timedelta
 
-import numpy as np
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
@@ -22,16 +21,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from markets import snapshot
-from markets.candles import CLOSE, HIGH, LOW, OPEN, TIME, VOLUME
 from markets.feed import Feed
 from markets.models import Coin
 from markets.selectors import feed_status
-from markets.services import candles_store, market_flush
+from markets.services import market_flush
 from markets.sources.base import Tick
+from markets.tests.test_api import NOW, store_1m_bars, ticker
 from scalpaiboard.routing import application
 from tests.processes import free_port
-
-NOW = int(time.time()) // 60 * 60
 
 
 @pytest.fixture
@@ -58,26 +55,6 @@ def take_redis_down(settings):
 
     yield down
     channel_layers.backends.clear()
-
-
-def store_1m_bars(symbol: str, count: int) -> None:
-    bars = np.zeros((count, 6))
-    bars[:, TIME] = NOW - 60 * np.arange(count, 0, -1)
-    bars[:, [OPEN, HIGH, LOW, CLOSE]] = 100.0
-    bars[:, VOLUME] = 1.0
-    candles_store(bars={"1m": {symbol: bars}})
-
-
-def ticker(symbol: str, price: float) -> dict:
-    return {
-        "symbol": symbol,
-        "price": price,
-        "change24h": 1.0,
-        "volume24h": 1e9,
-        "high24h": price,
-        "low24h": price,
-        "ts": NOW * 1000,
-    }
 
 
 def written_ago(seconds: float) -> None:
