@@ -74,7 +74,7 @@ class RedisOutage:
             time.sleep(self.retry_seconds)
             try:
                 self.probe()
-            except UNREACHABLE as error:
+            except Exception as error:  # whatever answers there (if anything) is not a Redis that works
                 self.error = str(error)
             else:
                 self.reached()
