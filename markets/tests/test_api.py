@@ -203,6 +203,7 @@ def test_every_coin_endpoint_404s_for_an_unknown_symbol(api, coins, suffix):
 
 
 def test_the_coin_list_is_cached_under_a_short_key_whatever_the_query(api, coins, django_assert_num_queries):
+    publish({"BTC": ticker("BTC", 90000.0)}, version=1)
     query = {"ordering": ",".join(["-price", "rank"] * 40), "search": "bitcoin"}  # a URL of 600 characters
     with warnings.catch_warnings():
         warnings.simplefilter("error", CacheKeyWarning)  # a key over 250 characters, as it was

@@ -230,9 +230,16 @@ def test_an_empty_query_value_is_the_same_as_leaving_the_parameter_out(spec, api
     plain = api.get(url)
     for name in names:
         empty = api.get(url, {name: ""})
-        assert (empty.status_code, empty.json()) == (plain.status_code, plain.json()), name
+        assert (empty.status_code, ageless(empty.json())) == (plain.status_code, ageless(plain.json())), name
     every_empty = api.get(url, dict.fromkeys(names, ""))
-    assert (every_empty.status_code, every_empty.json()) == (plain.status_code, plain.json())
+    assert (every_empty.status_code, ageless(every_empty.json())) == (plain.status_code, ageless(plain.json()))
+
+
+def ageless(body):
+    """An answer without its coins' ages, which grow with the clock from one answer to the next."""
+    if isinstance(body, dict) and "results" in body:
+        return {**body, "results": [{k: v for k, v in item.items() if k != "age"} for item in body["results"]]}
+    return body
 
 
 def test_an_empty_filter_is_ignored_on_the_dashboard_as_on_the_api(api, coins):
