@@ -8,6 +8,7 @@ sockets), the broker is down (background work waits), or the market data is stal
 is a 200 because a load balancer should keep sending traffic then: every server process shares
 these components, so taking processes out of rotation would turn a partial outage into a full
 one. "down" (HTTP 503) when the database is unreachable, without which nothing can be served.
+Each component's details are shown to operators only (staff, METRICS_ALLOWED_IPS).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.utils.log import log_response
 from markets import snapshot
 from markets.selectors import feed_status, market_data_origin
 from scalpaiboard.cache import cache_outage, cache_unreachable
+from scalpaiboard.metrics import operator_address
 
 # A feed back-fills the candles it missed and loads its recent bars before its first tick.
 FEED_START_GRACE_SECONDS = 60.0
@@ -113,7 +115,10 @@ async def health(request: HttpRequest) -> JsonResponse:
         "feed": await _run(check_feed),
     }
     overall = site_status(components)
-    response = JsonResponse({"status": overall, "components": components}, status=HTTP_STATUS[overall])
+    body = {"status": overall}
+    if await _shows_details(request):
+        body["components"] = components
+    response = JsonResponse(body, status=HTTP_STATUS[overall])
     if overall == "starting":
         # Expected at every start: logged here at INFO, which keeps Django from logging it as an ERROR.
         log_response(
@@ -124,6 +129,15 @@ async def health(request: HttpRequest) -> JsonResponse:
             level="info",
         )
     return response
+
+
+async def _shows_details(request: HttpRequest) -> bool:
+    """Components (hosts, ports, error texts) are for operators: signed-in staff and the addresses in
+    METRICS_ALLOWED_IPS (loopback by default); everyone else is told the site's state alone."""
+    if operator_address(request):
+        return True
+    user = await request.auser()
+    return user.is_staff
 
 
 def site_status(components: dict[str, dict]) -> str:

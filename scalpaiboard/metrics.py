@@ -42,7 +42,7 @@ class RequestMetricsMiddleware:
 
 def metrics(request: HttpRequest) -> HttpResponse:
     """The Prometheus exposition, for signed-in staff and for scrapers at METRICS_ALLOWED_IPS."""
-    if not (request.user.is_staff or _address_allowed(request.META.get("REMOTE_ADDR", ""))):
+    if not (request.user.is_staff or operator_address(request)):
         return HttpResponseForbidden(
             "Metrics are served to staff and to the addresses in METRICS_ALLOWED_IPS only.\n",
             content_type="text/plain",
@@ -54,11 +54,11 @@ def metrics(request: HttpRequest) -> HttpResponse:
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 
 
-def _address_allowed(address: str) -> bool:
+def operator_address(request: HttpRequest) -> bool:
     """Whether the client's address (behind nginx: the real client's, daphne runs with --proxy-headers)
-    falls in one of METRICS_ALLOWED_IPS' addresses or networks."""
+    falls in one of METRICS_ALLOWED_IPS' addresses or networks: the operators' monitoring."""
     try:
-        client = ipaddress.ip_address(address)
+        client = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
     return any(client in network for network in settings.METRICS_ALLOWED_IPS)

@@ -1,4 +1,5 @@
-"""/api/health while the feed starts: "starting", a 503 for load balancers, and no ERROR in the log."""
+"""/api/health while the feed starts ("starting", a 503 for load balancers, no ERROR in the log), and who
+is shown its components."""
 
 from __future__ import annotations
 
@@ -70,3 +71,29 @@ def test_health_is_ok_once_the_started_feed_has_written(client):
 
     assert response.status_code == 200
     assert response.json()["components"]["feed"]["status"] == "ok"
+
+
+def test_the_public_is_told_the_state_alone_and_operators_every_component(client, django_user_model):
+    beat(received=time.time())
+    public = client.get("/api/health", REMOTE_ADDR="203.0.113.7")
+    assert public.json() == {"status": "ok"}  # no hosts, ports, engines or error texts
+
+    operator = client.get("/api/health")  # the test client's 127.0.0.1: loopback, METRICS_ALLOWED_IPS' default
+    assert operator.json()["status"] == "ok"
+    assert set(operator.json()["components"]) == {"database", "cache", "channel_layer", "broker", "feed"}
+
+    staff = django_user_model.objects.create_user("ops", password="pw-long-enough-1", is_staff=True)
+    client.force_login(staff)
+    assert "components" in client.get("/api/health", REMOTE_ADDR="203.0.113.7").json()
+
+
+def test_the_public_is_told_degraded_without_the_reason(client, monkeypatch):
+    monkeypatch.setattr("scalpaiboard.health.check_broker", _refused)
+    beat(received=time.time())
+    response = client.get("/api/health", REMOTE_ADDR="203.0.113.7")
+    assert (response.status_code, response.json()) == (200, {"status": "degraded"})
+    assert b"6379" not in response.content and b"refused" not in response.content
+
+
+def _refused() -> dict:
+    raise ConnectionRefusedError("Error 111 connecting to redis:6379. Connection refused.")
