@@ -31,7 +31,8 @@ from django.db import close_old_connections
 from markets import snapshot
 from markets.candles import TIME, Bar, CandleAggregator, ClosedBar, MinuteAggregator, bars_rollup
 from markets.selectors import coin_profiles, recent_1m
-from markets.services import coins_sync, history_extend, market_data_switch, market_flush
+from markets.services import coins_sync, history_extend, market_flush
+from markets.source_switch import market_data_switch
 from markets.sources.base import BarUpdate, Listing, MarketSource, Resync, Tick
 from markets.templatetags.market_format import ticker_fragment
 from markets.timeframes import TIMEFRAME_SECONDS, bucket_start

@@ -6,7 +6,8 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from markets.services import coins_seed, coins_sync, history_extend, market_data_switch
+from markets.services import coins_seed, coins_sync, history_extend
+from markets.source_switch import market_data_switch
 from markets.sources import market_source
 
 
