@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "scalpaiboard.accounts",
     "markets",
+    "alerts",
 ]
 
 MIDDLEWARE = [
