@@ -23,6 +23,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from alerts.notifications import notifications_group
 from markets.fanout import batch_text, live_fanout
 from markets.models import Coin
 from markets.selectors import coin_symbols
@@ -297,7 +298,3 @@ def client_address(scope: dict) -> str | None:
     """The client's IP address: the peer's, or with daphne --proxy-headers the one the proxy names."""
     client = scope.get("client")
     return str(client[0]) if client else None
-
-
-def notifications_group(user_id) -> str:
-    return f"notifications.{user_id}"

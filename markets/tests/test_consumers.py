@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from markets.consumers import notifications_group
+from alerts.notifications import notifications_group
 from markets.feed import CANDLES_GROUP, Feed
 from scalpaiboard.routing import application
 
