@@ -33,7 +33,7 @@ def prices(*rows: tuple[str, float, float, float]) -> PriceBatch:
         symbols=[r[0] for r in rows],
         previous=[float(r[1]) for r in rows],
         prices=[float(r[2]) for r in rows],
-        ts=[int(round(r[3] * MS)) for r in rows],
+        ts=[round(r[3] * MS) for r in rows],
     )
 
 

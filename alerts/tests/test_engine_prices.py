@@ -1,12 +1,15 @@
+# ruff: noqa: F811  (the trader fixture is imported from engine_helpers)
 """Price conditions on hand-worked paths: each kind fires where the table says, and nowhere else."""
 
 from __future__ import annotations
+
+import itertools
 
 import pytest
 
 from alerts.engine import AlertEngine
 from alerts.models import AlertEvent
-from alerts.tests.engine_helpers import T0, alert_make, bars_store, prices, trader  # noqa: F401
+from alerts.tests.engine_helpers import T0, alert_make, bars_store, prices, trader  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +24,7 @@ def fired(alert, *batches) -> list[float]:
 
 def path(symbol: str, *points: float, start: float = T0 + 1):
     """Updates along ``points``: each a batch of one update from the point before it, a second apart."""
-    return [prices((symbol, a, b, start + i)) for i, (a, b) in enumerate(zip(points, points[1:], strict=False))]
+    return [prices((symbol, a, b, start + i)) for i, (a, b) in enumerate(itertools.pairwise(points))]
 
 
 def every(trader, coin, condition):
