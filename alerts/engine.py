@@ -44,8 +44,11 @@ Store = Callable[[list[Firing]], Stored]
 class AlertEngine:
     """Active alerts in memory, evaluated batch by batch; ``store`` records the firings found."""
 
-    def __init__(self, *, store: Store = firings_store, table_load=alerts_table_load, closes_source=None):
+    def __init__(
+        self, *, store: Store = firings_store, table_load=alerts_table_load, closes_source=None, watch: bool = True
+    ):
         self.store = store
+        self.watch = watch  # reload when alerts_version() moves (not for the backtest's own alert)
         self.table_load = table_load
         self.closes_source = closes_source
         self.version: int | None = None
@@ -67,7 +70,7 @@ class AlertEngine:
 
     def refresh(self) -> None:
         """Reload when the alerts changed since the last load."""
-        if self.table is None or alerts_version() != self.version:
+        if self.table is None or (self.watch and alerts_version() != self.version):
             self.load()
 
     # --- price batches -----------------------------------------------------------------------------

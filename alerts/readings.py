@@ -39,8 +39,9 @@ class BarReadings:
 
     def __init__(self, bars: np.ndarray, conditions: Iterable[dict] = ()):
         self.bars = bars
+        self.end = len(bars)  # bars after it are not there yet (the backtest moves it along)
         self.series: dict[str, np.ndarray] = {}
-        self._patterns: list[dict] | None = None
+        self._patterns: dict[int, list[dict]] = {}
         self._compute([c for condition in conditions for c in leaves(condition)])
 
     def _compute(self, terms: list[dict]) -> None:
@@ -75,32 +76,33 @@ class BarReadings:
     def last(self, name: str, back: int = 0) -> float:
         """The value of series ``name`` ``back`` bars before the last closed bar (NaN when undefined)."""
         values = self.series.get(name)
-        if values is None or len(values) <= back:
+        if values is None or self.end <= back:
             return math.nan
-        return float(values[len(values) - 1 - back])
+        return float(values[self.end - 1 - back])
 
     def close(self, back: int = 0) -> float:
-        return float(self.bars[-1 - back, CLOSE]) if len(self.bars) > back else math.nan
+        return float(self.bars[self.end - 1 - back, CLOSE]) if self.end > back else math.nan
 
     @property
     def volume(self) -> float:
-        return float(self.bars[-1, VOLUME]) if len(self.bars) else math.nan
+        return float(self.bars[self.end - 1, VOLUME]) if self.end else math.nan
 
     def volume_mean(self, bars: int) -> float:
         """Mean volume of the ``bars`` bars before the last one."""
-        if len(self.bars) < bars + 1:
+        if self.end < bars + 1:
             return math.nan
-        return float(self.bars[-bars - 1 : -1, VOLUME].mean())
+        return float(self.bars[self.end - bars - 1 : self.end - 1, VOLUME].mean())
 
     @property
     def time(self) -> int:
-        return int(self.bars[-1, TIME])
+        return int(self.bars[self.end - 1, TIME])
 
     def patterns(self) -> list[dict]:
         """The detector's findings at the last closed bar."""
-        if self._patterns is None:
-            self._patterns = [p.as_dict() for p in detect_patterns(self.bars[-PATTERN_BARS:])] if len(self.bars) else []
-        return self._patterns
+        if self.end not in self._patterns:
+            window = self.bars[max(0, self.end - PATTERN_BARS) : self.end]
+            self._patterns[self.end] = [p.as_dict() for p in detect_patterns(window)] if len(window) else []
+        return self._patterns[self.end]
 
 
 def bars_needed(conditions: Iterable[dict]) -> int:
