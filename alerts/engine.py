@@ -216,9 +216,8 @@ class AlertEngine:
     def _finish(self, found: list[Firing]) -> None:
         if found:
             stored = self.store(found)
-            rows = self.table.row_of
             for pk in stored.paused:
-                self.table.live[rows[pk]] = False
+                self.table.live[self.table.row_of(pk)] = False
             lost = [f.alert_id for f in found if f.alert_id not in stored.claimed]
             if lost:
                 self._resync(lost)
@@ -228,11 +227,10 @@ class AlertEngine:
 
     def _resync(self, ids: list[int]) -> None:
         """Alerts another engine fired first (or that changed): take their state from the database."""
-        rows = self.table.row_of
         for pk, status, bar, fired in Alert.objects.filter(pk__in=ids).values_list(
             "pk", "status", "last_fired_bar", Epoch("last_fired_at")
         ):
-            r = rows[pk]
+            r = self.table.row_of(pk)
             self.table.live[r] = status == Alert.Status.ACTIVE
             self.table.last_bar[r] = NEVER if bar is None else bar
             self.table.last_ms[r] = NEVER if fired is None else round(fired * 1000)
@@ -250,6 +248,5 @@ def _reported(table: AlertTable) -> dict[int, set[str]]:
     ]
     if not rows or not pattern_ids:
         return {}
-    index = table.row_of
     states = Alert.objects.filter(pk__in=pattern_ids).values_list("pk", "engine_state")
-    return {index[pk]: set(state.get("reported", [])) for pk, state in states}
+    return {table.row_of(pk): set(state.get("reported", [])) for pk, state in states}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db.models import F
 
-from alerts.conditions import ALL_OF, is_bar_condition
+from alerts.conditions import ALL_OF, BAR_KINDS, is_bar_condition
 from alerts.models import Alert
 from markets.analysis.selectors import Epoch
 from markets.models import Coin
@@ -71,9 +71,9 @@ class AlertTable:
     at_close: dict[str, dict[int, list[CloseAlert]]]  # timeframe -> coin index -> alerts
     reported: dict[int, set[str]]  # pattern alerts' findings already reported, by row
 
-    @property
-    def row_of(self) -> dict[int, int]:
-        return {int(pk): row for row, pk in enumerate(self.ids)}
+    def row_of(self, pk: int) -> int:
+        """The row of alert ``pk`` (rows are in id order)."""
+        return int(np.searchsorted(self.ids, pk))
 
 
 def coins_index() -> tuple[np.ndarray, dict[str, int]]:
@@ -103,46 +103,56 @@ def alerts_table_load(*, queryset=None) -> AlertTable:
 def table_build(coin_ids: np.ndarray, symbols: dict[str, int], rows) -> AlertTable:
     """The table of alert rows given as (id, coin_id, condition, frequency, timeframe, cooldown,
     expires epoch s, last fired epoch s, last fired bar)."""
-    cols = defaultdict(list)
+    coin_index = {int(pk): i for i, pk in enumerate(coin_ids.tolist())}
+    frequency_code = {name: code for code, name in enumerate(FREQUENCIES)}
+    ids, coins, freqs, tfs, cooldowns, expires, fired, bars, counts = ([] for _ in range(9))
     terms: dict[str, list[tuple]] = defaultdict(list)
     at_close: dict[str, dict[int, list[CloseAlert]]] = defaultdict(lambda: defaultdict(list))
-    for row, (pk, coin_id, condition, frequency, timeframe, cooldown, expires, fired, bar) in enumerate(rows):
-        coin = int(np.searchsorted(coin_ids, coin_id))
-        freq = FREQUENCIES.index(frequency)
-        seconds = TIMEFRAME_SECONDS[timeframe]
-        cols["ids"].append(pk)
-        cols["coin"].append(coin)
-        cols["freq"].append(freq)
-        cols["tf"].append(seconds)
-        cols["cooldown"].append(cooldown * 1000)
-        cols["expires"].append(NO_EXPIRY if expires is None else int(expires * 1000))
-        cols["last_ms"].append(NEVER if fired is None else round(fired * 1000))
-        cols["last_bar"].append(NEVER if bar is None else bar)
-        if is_bar_condition(condition) or freq == ONCE_PER_BAR_CLOSE:
-            cols["terms"].append(0)
+    for row, (pk, coin_id, condition, frequency, timeframe, cooldown, expiry, last, bar) in enumerate(rows):
+        coin, freq, seconds = coin_index[coin_id], frequency_code[frequency], TIMEFRAME_SECONDS[timeframe]
+        ids.append(pk)
+        coins.append(coin)
+        freqs.append(freq)
+        tfs.append(seconds)
+        cooldowns.append(cooldown)
+        expires.append(expiry)
+        fired.append(last)
+        bars.append(bar)
+        kind = condition["kind"]
+        if kind in BAR_KINDS or freq == ONCE_PER_BAR_CLOSE or (kind == ALL_OF and is_bar_condition(condition)):
+            counts.append(0)
             at_close[timeframe][coin].append(CloseAlert(row, condition))
             continue
-        parts = condition["conditions"] if condition["kind"] == ALL_OF else [condition]
-        cols["terms"].append(len(parts))
+        parts = condition["conditions"] if kind == ALL_OF else (condition,)
+        counts.append(len(parts))
         for part in parts:
             terms[part["kind"]].append((row, coin, *term_params(part), seconds))
     return AlertTable(
         coin_ids=coin_ids,
         symbols=symbols,
-        ids=np.array(cols["ids"], dtype=np.int64),
-        coin=np.array(cols["coin"], dtype=np.int32),
-        freq=np.array(cols["freq"], dtype=np.int8),
-        tf=np.array(cols["tf"], dtype=np.int32),
-        cooldown_ms=np.array(cols["cooldown"], dtype=np.int64),
-        last_bar=np.array(cols["last_bar"], dtype=np.int64),
-        last_ms=np.array(cols["last_ms"], dtype=np.int64),
-        expires_ms=np.array(cols["expires"], dtype=np.int64),
-        terms=np.array(cols["terms"], dtype=np.int8),
-        live=np.ones(len(cols["ids"]), dtype=bool),
+        ids=np.array(ids, dtype=np.int64),
+        coin=np.array(coins, dtype=np.int32),
+        freq=np.array(freqs, dtype=np.int8),
+        tf=np.array(tfs, dtype=np.int32),
+        cooldown_ms=np.array(cooldowns, dtype=np.int64) * 1000,
+        last_bar=_int64(bars, 1),
+        last_ms=_int64(fired, 1000),
+        expires_ms=_int64(expires, 1000, missing=NO_EXPIRY),
+        terms=np.array(counts, dtype=np.int8),
+        live=np.ones(len(ids), dtype=bool),
         groups={kind: _group(rows, len(coin_ids)) for kind, rows in terms.items()},
         at_close={tf: dict(by_coin) for tf, by_coin in at_close.items()},
         reported={},
     )
+
+
+def _int64(values: list, scale: int, missing: int = NEVER) -> np.ndarray:
+    """Numbers (None where missing) times ``scale``, rounded, as int64 (``missing`` for None)."""
+    array = np.array(values, dtype=np.float64)  # None becomes NaN
+    out = np.full(len(array), missing, dtype=np.int64)
+    present = ~np.isnan(array)
+    out[present] = np.round(array[present] * scale).astype(np.int64)
+    return out
 
 
 def term_params(condition: dict) -> tuple[float, float]:

@@ -131,10 +131,11 @@ class CloseBook:
     def close_at(self, *, tf: np.ndarray, open_time: np.ndarray, coin: np.ndarray) -> np.ndarray:
         """The close of the bar of ``tf`` seconds opened at ``open_time`` of each ``coin`` index."""
         out = np.full(len(coin), np.nan)
-        keys = (tf.astype(np.int64) << 36) | open_time.astype(np.int64)
-        for key in np.unique(keys):
-            where = keys == key
-            out[where] = self._closes(int(key >> 36), int(key & ((1 << 36) - 1)))[coin[where]]
+        keys = np.column_stack([tf, open_time]).astype(np.int64)
+        pairs, which = np.unique(keys, axis=0, return_inverse=True)
+        for i, (seconds, opened) in enumerate(pairs.tolist()):
+            where = which.ravel() == i
+            out[where] = self._closes(seconds, opened)[coin[where]]
         return out
 
     def record(self, tf: int, open_time: int, closes: dict[int, float]) -> None:
