@@ -47,7 +47,7 @@ def imitation(**options) -> BinanceImitation:
 
 def binance_feed(binance: BinanceImitation, options: StreamOptions = FAST, **kwargs) -> Feed:
     source = BinanceSource(rest_url=binance.rest_url, ws_url=binance.ws_url, stream_options=options, workers=4)
-    feed = Feed(source=source, publish_interval=0.1, top_n=3, **kwargs)
+    feed = Feed(source=source, top_n=3, **kwargs)
     feed.resync_settle = 0.0  # the imitation's klines are final the moment a minute ends
     # A bar whose final kline is late closes GRACE exchange seconds after its end: 10 s, a sixth of a
     # wall second at the imitation's speed, which a busy machine can miss (the provisional bar is then
