@@ -46,19 +46,21 @@ class LivePublisher:
             self.before.setdefault(symbol, previous)  # the first update since the last message
             self.pending[symbol] = batch.tickers[symbol]
         if self.task is None or self.task.done():
-            delay = self.last_publish + settings.FEED_PUBLISH_INTERVAL - time.monotonic()
-            self.task = asyncio.get_running_loop().create_task(self.prices_publish(max(0.0, delay)))
+            self.task = asyncio.get_running_loop().create_task(self.prices_publish())
 
-    async def prices_publish(self, delay: float) -> None:
-        """After ``delay``, publish every ticker taken meanwhile: JSON first, then the pages' HTML."""
-        if delay:
-            await asyncio.sleep(delay)
-        tickers, before = self.pending, self.before
-        self.pending, self.before = {}, {}
-        self.last_publish = time.monotonic()
-        # API clients' JSON first: pages' HTML takes longer to build and is not in its way.
-        for group, message in prices_messages(tickers, before):
-            await self.publish(group, message)
+    async def prices_publish(self) -> None:
+        """Publish every ticker taken, at most once per interval, until none is left: JSON first,
+        then the pages' HTML. Tickers taken while a message is being sent go out with the next one."""
+        while self.pending:
+            delay = self.last_publish + settings.FEED_PUBLISH_INTERVAL - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tickers, before = self.pending, self.before
+            self.pending, self.before = {}, {}
+            self.last_publish = time.monotonic()
+            # API clients' JSON first: pages' HTML takes longer to build and is not in its way.
+            for group, message in prices_messages(tickers, before):
+                await self.publish(group, message)
 
     async def publish(self, group: str, message: dict) -> None:
         """Send ``message`` to ``group``. A channel layer that fails (Redis unreachable) does not stop the

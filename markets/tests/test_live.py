@@ -80,3 +80,31 @@ async def test_batches_within_one_interval_go_out_as_one_message_with_each_coins
         ("ETH", 11.0, 2),
         ("BTC", 102.0, 3),
     ]
+
+
+async def test_tickers_taken_while_a_message_is_being_sent_go_out_with_the_next(monkeypatch, settings):
+    settings.FEED_PUBLISH_INTERVAL = 0
+    sent, release = [], asyncio.Event()
+
+    class SlowLayer:
+        async def group_send(self, group, message):
+            if group == PRICES_GROUP:
+                sent.append(message["symbols"])
+            if len(sent) == 1:
+                await release.wait()  # the first message is still on its way
+
+    monkeypatch.setattr("markets.live.get_channel_layer", SlowLayer)
+    await prices_announce(batch(("BTC", 100.0, 100.0, 1)))
+    await until(lambda: sent == [["BTC"]])
+
+    await prices_announce(batch(("ETH", 10.0, 10.0, 2)))
+    release.set()
+
+    await until(lambda: sent == [["BTC"], ["ETH"]])
+
+
+async def until(condition, deadline: float = 5.0) -> None:
+    """Wait for ``condition`` to hold, failing after ``deadline`` seconds."""
+    async with asyncio.timeout(deadline):
+        while not condition():
+            await asyncio.sleep(0.01)
