@@ -100,8 +100,9 @@ class Feed:
                     continue  # the coin universe changed: start again at once with the new coins
                 logger.warning("Market source %s ended its stream; restarting", self.source.name)
             except asyncio.CancelledError:
-                if self.writer is not None:
-                    self.writer.cancel()
+                for task in (self.writer, self.announcer):
+                    if task is not None:
+                        task.cancel()
                 raise
             except Exception:
                 logger.exception("Market feed stopped; restarting in %.0f s", delay)
