@@ -148,7 +148,9 @@ async def test_after_a_stall_the_candles_have_no_gap_and_no_duplicate():
     binance = imitation()
     with imitation_running(binance):
         async with running(binance_feed(binance)):
-            await asyncio.sleep(3)
+            # Streaming (back-filling first can take seconds on a busy machine), then a while live.
+            await wait_until(lambda: snapshot.ticker_get("BTC") is not None, timeout=30)
+            await asyncio.sleep(2)
             binance.stall_connections()  # silent but open: only the watchdog notices
             await asyncio.sleep(6)
             stopped_at = time.time()
