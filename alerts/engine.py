@@ -17,6 +17,7 @@ import numpy as np
 
 from alerts.changes import alerts_version
 from alerts.engine_bars import close_holds
+from alerts.engine_load import alerts_table_load
 from alerts.engine_prices import round_holds, rounds_of
 from alerts.engine_table import (
     EVERY_TIME,
@@ -25,7 +26,6 @@ from alerts.engine_table import (
     ONLY_ONCE,
     AlertTable,
     CloseAlert,
-    alerts_table_load,
 )
 from alerts.firing import Firing, Stored, alerts_expire, firings_store
 from alerts.models import Alert

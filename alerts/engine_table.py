@@ -4,6 +4,10 @@ last firing), and its price terms grouped by kind (level, channel bounds, percen
 Alerts whose condition is only price terms and whose frequency is not ``once_per_bar_close`` are
 evaluated on every price batch from the term groups; the rest (bar kinds, ``all_of`` holding one,
 ``once_per_bar_close``) wait for their timeframe's bar closes in ``at_close``.
+
+Loading reads the alerts column by column (``AlertRows``; on PostgreSQL one COPY whose numbers are
+taken out of the condition by the database, see ``engine_load``) and groups them with NumPy, one pass
+per kind: only the conditions that are not a single price term are read as Python objects.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db.models import F
 
-from alerts.conditions import ALL_OF, BAR_KINDS, is_bar_condition
+from alerts.conditions import ALL_OF, BAR_KINDS, PRICE_KINDS, is_bar_condition
 from alerts.models import Alert
 from markets.analysis.selectors import Epoch
 from markets.models import Coin
@@ -24,6 +28,8 @@ NEVER = -1  # no firing yet (last_bar, last_ms)
 NO_EXPIRY = np.iinfo(np.int64).max
 FREQUENCIES = ("only_once", "once_per_bar", "once_per_bar_close", "every_time")
 ONLY_ONCE, ONCE_PER_BAR, ONCE_PER_BAR_CLOSE, EVERY_TIME = range(4)
+TERM_KINDS = tuple(PRICE_KINDS)  # a price term's kind code is its position here
+NOT_A_TERM = -1  # kind code of an alert that is not one price term (its condition is kept instead)
 LOAD_CHUNK = 20_000
 
 
@@ -55,6 +61,29 @@ class CloseAlert:
 
 
 @dataclass
+class AlertRows:
+    """Alerts as read, column by column in id order: ``kind``/``a``/``b`` describe an alert that is one
+    price term (``term_params``); the others (``kind`` NOT_A_TERM) and every ``once_per_bar_close``
+    alert have their condition in ``conditions``, by id."""
+
+    ids: np.ndarray
+    coin: np.ndarray  # the coin's index in the table's coin_ids
+    freq: np.ndarray
+    tf: np.ndarray  # timeframe seconds
+    cooldown_ms: np.ndarray
+    last_bar: np.ndarray
+    last_ms: np.ndarray
+    expires_ms: np.ndarray
+    kind: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    conditions: dict[int, dict]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
 class AlertTable:
     """Every active alert's row, its price terms by kind, and the alerts evaluated at bar closes by timeframe."""
 
@@ -73,6 +102,7 @@ class AlertTable:
     groups: dict[str, TermGroup]
     at_close: dict[str, dict[int, list[CloseAlert]]]  # timeframe -> coin index -> alerts
     reported: dict[int, set[str]]  # pattern alerts' findings already reported, by row
+    rows: AlertRows | None = None  # the columns the table was built from (shared, not copied)
 
     def row_of(self, pk: int) -> int:
         """The row of alert ``pk`` (rows are in id order)."""
@@ -85,11 +115,12 @@ def coins_index() -> tuple[np.ndarray, dict[str, int]]:
     return np.array([pk for pk, _ in pairs], dtype=np.int64), {symbol: i for i, (_, symbol) in enumerate(pairs)}
 
 
-def alerts_table_load(*, queryset=None) -> AlertTable:
-    """Every active alert (or those of ``queryset``) read in chunks into arrays."""
-    coin_ids, symbols = coins_index()
-    queryset = Alert.objects.filter(status=Alert.Status.ACTIVE) if queryset is None else queryset
-    rows = queryset.order_by("pk").values_list(
+def alert_rows_orm(*, coin_ids: np.ndarray, ids: list[int] | None = None) -> AlertRows:
+    """Active alerts (those of ``ids`` only, if given) read through the ORM in chunks (any database)."""
+    rows = Alert.objects.filter(status=Alert.Status.ACTIVE)
+    if ids is not None:
+        rows = rows.filter(pk__in=ids)
+    rows = rows.order_by("pk").values_list(
         "pk",
         "coin_id",
         "condition",
@@ -100,85 +131,109 @@ def alerts_table_load(*, queryset=None) -> AlertTable:
         Epoch(F("last_fired_at")),
         "last_fired_bar",
     )
-    return table_build(coin_ids, symbols, rows.iterator(chunk_size=LOAD_CHUNK))
+    return rows_of(coin_ids, rows.iterator(chunk_size=LOAD_CHUNK))
 
 
 def table_build(coin_ids: np.ndarray, symbols: dict[str, int], rows) -> AlertTable:
     """The table of alert rows given as (id, coin_id, condition, frequency, timeframe, cooldown,
-    expires epoch s, last fired epoch s, last fired bar), read a chunk at a time, column by column."""
+    expires epoch s, last fired epoch s, last fired bar)."""
+    return table_of(coin_ids, symbols, rows_of(coin_ids, rows))
+
+
+def rows_of(coin_ids: np.ndarray, rows) -> AlertRows:
+    """Columns of alert rows given as tuples (see ``table_build``), in their order."""
     coin_index = {int(pk): i for i, pk in enumerate(coin_ids.tolist())}
-    columns: dict[str, list[np.ndarray]] = defaultdict(list)
-    terms: dict[str, list[tuple]] = defaultdict(list)
-    at_close: dict[str, dict[int, list[CloseAlert]]] = defaultdict(lambda: defaultdict(list))
-    done = 0
-    for chunk in _chunks(rows):
-        pks, coin_pks, conditions, frequencies, timeframes, cooldowns, expires, fired, bars = zip(*chunk, strict=True)
-        coins = [coin_index[pk] for pk in coin_pks]
-        freqs = [FREQUENCY_CODES[f] for f in frequencies]
-        seconds = [TIMEFRAME_SECONDS[t] for t in timeframes]
-        counts = _sort_terms(done, conditions, coins, freqs, timeframes, seconds, terms, at_close)
-        for name, values, dtype in (
-            ("ids", pks, np.int64),
-            ("coin", coins, np.int32),
-            ("freq", freqs, np.int8),
-            ("tf", seconds, np.int32),
-            ("cooldown_ms", cooldowns, np.int64),
-            ("terms", counts, np.int8),
-        ):
-            columns[name].append(np.array(values, dtype=dtype))
-        columns["last_bar"].append(_int64(bars, 1))
-        columns["last_ms"].append(_int64(fired, 1000))
-        columns["expires_ms"].append(_int64(expires, 1000, missing=NO_EXPIRY))
-        done += len(chunk)
-    arrays = {name: np.concatenate(columns[name]) if columns[name] else np.empty(0, np.int64) for name in ARRAYS}
-    arrays["cooldown_ms"] *= 1000
-    return AlertTable(
-        coin_ids=coin_ids,
-        symbols=symbols,
-        **arrays,
-        live=np.ones(done, dtype=bool),
-        groups={kind: _group(rows, len(coin_ids)) for kind, rows in terms.items()},
-        at_close={tf: dict(by_coin) for tf, by_coin in at_close.items()},
-        reported={},
+    rows = list(rows)
+    pks, coin_pks, conditions, frequencies, timeframes, cooldowns, expires, fired, bars = (
+        zip(*rows, strict=True) if rows else ((),) * 9
+    )
+    kinds = [TERM_CODES.get(c["kind"], NOT_A_TERM) for c in conditions]
+    params = [term_params(c) if k != NOT_A_TERM else (np.nan, np.nan) for c, k in zip(conditions, kinds, strict=True)]
+    freqs = np.array([FREQUENCY_CODES[f] for f in frequencies], dtype=np.int8)
+    kept = {pk: c for pk, c, k, f in zip(pks, conditions, kinds, freqs, strict=True) if keeps_condition(k, f)}
+    return AlertRows(
+        ids=np.array(pks, dtype=np.int64),
+        coin=np.array([coin_index[pk] for pk in coin_pks], dtype=np.int32),
+        freq=freqs,
+        tf=np.array([TIMEFRAME_SECONDS[t] for t in timeframes], dtype=np.int32),
+        cooldown_ms=np.array(cooldowns, dtype=np.int64) * 1000,
+        last_bar=int64_of(bars, 1),
+        last_ms=int64_of(fired, 1000),
+        expires_ms=int64_of(expires, 1000, missing=NO_EXPIRY),
+        kind=np.array(kinds, dtype=np.int8),
+        a=np.array([p[0] for p in params], dtype=np.float64),
+        b=np.array([p[1] for p in params], dtype=np.float64),
+        conditions=kept,
     )
 
 
-ARRAYS = ("ids", "coin", "freq", "tf", "cooldown_ms", "last_bar", "last_ms", "expires_ms", "terms")
+def keeps_condition(kind: int, freq: int) -> bool:
+    """Whether an alert's condition is kept as an object: not one price term, or evaluated at bar closes."""
+    return kind == NOT_A_TERM or freq == ONCE_PER_BAR_CLOSE
+
+
 FREQUENCY_CODES = {name: code for code, name in enumerate(FREQUENCIES)}
+TERM_CODES = {kind: code for code, kind in enumerate(TERM_KINDS)}
+TIMEFRAME_OF = {seconds: name for name, seconds in TIMEFRAME_SECONDS.items()}
 
 
-def _chunks(rows):
-    chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == LOAD_CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def table_of(coin_ids: np.ndarray, symbols: dict[str, int], rows: AlertRows) -> AlertTable:
+    """The table of ``rows``: single price terms grouped by kind with NumPy, the kept conditions filed
+    under their kinds or under their timeframe's bar closes."""
+    simple = (rows.kind != NOT_A_TERM) & (rows.freq != ONCE_PER_BAR_CLOSE)
+    terms = simple.astype(np.int8)
+    parts, at_close = _file_conditions(rows, simple, terms)
+    groups = {}
+    for code, kind in enumerate(TERM_KINDS):
+        single = np.flatnonzero(simple & (rows.kind == code))
+        owner, a, b = single, rows.a[single], rows.b[single]
+        if kind in parts:
+            owner, a, b = (np.concatenate([x, y]) for x, y in zip((owner, a, b), parts[kind], strict=True))
+        if len(owner):
+            groups[kind] = _group(owner, rows.coin[owner], a, b, rows.tf[owner], len(coin_ids))
+    return AlertTable(
+        coin_ids=coin_ids,
+        symbols=symbols,
+        ids=rows.ids,
+        coin=rows.coin,
+        freq=rows.freq,
+        tf=rows.tf,
+        cooldown_ms=rows.cooldown_ms,
+        last_bar=rows.last_bar,
+        last_ms=rows.last_ms,
+        expires_ms=rows.expires_ms,
+        terms=terms,
+        live=np.ones(len(rows), dtype=bool),
+        groups=groups,
+        at_close={tf: dict(by_coin) for tf, by_coin in at_close.items()},
+        reported={},
+        rows=rows,
+    )
 
 
-def _sort_terms(first: int, conditions, coins, freqs, timeframes, seconds, terms, at_close) -> list[int]:
-    """File each alert's price terms under their kinds, or the alert under its timeframe's bar closes;
-    return how many price terms each has (0: evaluated at bar closes)."""
-    counts = []
-    for i, condition in enumerate(conditions):
-        kind, row = condition["kind"], first + i
+def _file_conditions(rows: AlertRows, simple: np.ndarray, terms: np.ndarray):
+    """File each kept condition (in row order) under its timeframe's bar closes, or its price terms
+    under their kinds (``all_of``); set ``terms`` to how many price terms each such row has."""
+    parts: dict[str, list[tuple]] = defaultdict(list)
+    at_close: dict[str, dict[int, list[CloseAlert]]] = defaultdict(lambda: defaultdict(list))
+    for row in np.flatnonzero(~simple).tolist():
+        condition = rows.conditions[int(rows.ids[row])]
+        kind = condition["kind"]
         bar = kind in BAR_KINDS or (kind == ALL_OF and is_bar_condition(condition))
-        if bar or freqs[i] == ONCE_PER_BAR_CLOSE:
-            counts.append(0)
-            at_close[timeframes[i]][coins[i]].append(CloseAlert(row, condition))
+        if bar or rows.freq[row] == ONCE_PER_BAR_CLOSE:
+            at_close[TIMEFRAME_OF[int(rows.tf[row])]][int(rows.coin[row])].append(CloseAlert(row, condition))
             continue
-        parts = condition["conditions"] if kind == ALL_OF else (condition,)
-        counts.append(len(parts))
-        for part in parts:
-            terms[part["kind"]].append((row, coins[i], *term_params(part), seconds[i]))
-    return counts
+        terms_of = condition["conditions"] if kind == ALL_OF else (condition,)
+        terms[row] = len(terms_of)
+        for part in terms_of:
+            parts[part["kind"]].append((row, *term_params(part)))
+    arrays = {kind: np.array(found, dtype=np.float64) for kind, found in parts.items()}
+    return {kind: (t[:, 0].astype(np.int64), t[:, 1], t[:, 2]) for kind, t in arrays.items()}, at_close
 
 
-def _int64(values: list, scale: int, missing: int = NEVER) -> np.ndarray:
-    """Numbers (None where missing) times ``scale``, rounded, as int64 (``missing`` for None)."""
-    array = np.array(values, dtype=np.float64)  # None becomes NaN
+def int64_of(values, scale: int, missing: int = NEVER) -> np.ndarray:
+    """Numbers (None or NaN where missing) times ``scale``, rounded, as int64 (``missing`` for those)."""
+    array = np.asarray(values, dtype=np.float64)  # None becomes NaN
     out = np.full(len(array), missing, dtype=np.int64)
     present = ~np.isnan(array)
     out[present] = np.round(array[present] * scale).astype(np.int64)
@@ -194,19 +249,18 @@ def term_params(condition: dict) -> tuple[float, float]:
     return condition["percent"], condition["bars"]
 
 
-def _group(rows: list[tuple], coins: int) -> TermGroup:
-    """A kind's terms sorted by coin, with where each coin's terms start."""
-    table = np.array(rows, dtype=np.float64)
-    table = table[np.argsort(table[:, 1], kind="stable")]
-    coin = table[:, 1].astype(np.int32)
-    keys = table[:, 4].astype(np.int64) * 1_000_000 + table[:, 3].astype(np.int64)  # seconds, bars (moving kinds)
+def _group(owner: np.ndarray, coin: np.ndarray, a: np.ndarray, b: np.ndarray, tf: np.ndarray, coins: int) -> TermGroup:
+    """A kind's terms sorted by coin (row order within a coin), with where each coin's terms start."""
+    order = np.lexsort((owner, coin))
+    coin, b, tf = coin[order].astype(np.int32), b[order], tf[order].astype(np.int32)
+    keys = tf.astype(np.int64) * 1_000_000 + b.astype(np.int64)  # seconds, bars (moving kinds)
     unique, pair = np.unique(keys, return_inverse=True)
     return TermGroup(
-        owner=table[:, 0].astype(np.int32),
+        owner=owner[order].astype(np.int32),
         coin=coin,
-        a=table[:, 2].copy(),
-        b=table[:, 3].copy(),
-        tf=table[:, 4].astype(np.int32),
+        a=a[order],
+        b=b,
+        tf=tf,
         starts=np.searchsorted(coin, np.arange(coins + 1)),
         pairs=[(int(k // 1_000_000), int(k % 1_000_000)) for k in unique.tolist()],
         pair=pair.astype(np.int32).ravel(),

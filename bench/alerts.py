@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-DB_NAME = "bench_alerts"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "bench_alerts")
 COINS = 2000
 PRICE = 100.0
 
@@ -44,7 +44,7 @@ def configure() -> None:
         DEBUG="false",
         FEED_EMBEDDED="false",
         DATABASE_URL=PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME,
-        REDIS_URL="redis://127.0.0.1:6379/3",
+        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
         REDIS_PREFIX="bench-alerts",
         LOG_LEVEL="WARNING",
     )
@@ -130,6 +130,13 @@ def batch(coins, price: float, ts_ms: int):
     return PriceBatch([c.symbol for c in coins], [PRICE] * len(coins), [price] * len(coins), [ts_ms] * len(coins))
 
 
+def timed(work) -> tuple[float, float]:
+    """Wall and CPU seconds (this process) of ``work()``: CPU time is the steadier figure on a shared machine."""
+    started, cpu = time.perf_counter(), time.process_time()
+    work()
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
 def bare_numpy(table, price: float) -> float:
     """The same comparisons on the same arrays, with nothing around them (seconds)."""
     import numpy as np
@@ -178,16 +185,15 @@ def run(args) -> None:
     tracemalloc.stop()
     del probe
     engine = AlertEngine()
-    started = time.perf_counter()
-    engine.load()
-    load_s = time.perf_counter() - started
+    load_s, load_cpu = timed(engine.load)
     now_ms = int(time.time()) * 1000
     engine.evaluate_prices(batch(coins, PRICE * 1.0001, now_ms))  # warm-up
-    quiet, bare = [], []
+    quiet, quiet_cpu, bare = [], [], []
     for run_index in range(args.runs):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         found = engine.evaluate_prices(batch(coins, PRICE * 1.001, now_ms + 1 + run_index))
         quiet.append(time.perf_counter() - started)
+        quiet_cpu.append(time.process_time() - cpu)
         assert not found
         bare.append(bare_numpy(engine.table, PRICE * 1.001))
     import alerts.notifications as notifications
@@ -200,23 +206,32 @@ def run(args) -> None:
         sending.append(time.perf_counter() - started)
 
     notifications._send = timed_send
-    loud = []
+    loud, loud_cpu = [], []
     for run_index in range(args.runs):
         engine.evaluate_prices(batch(coins, PRICE, now_ms + 1000 + run_index * 10))  # back under the level
         before = AlertEvent.objects.count()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         found = engine.evaluate_prices(batch(coins, PRICE * 1.005, now_ms + 1001 + run_index * 10))
         loud.append(time.perf_counter() - started)
+        loud_cpu.append(time.process_time() - cpu)  # this process only: PostgreSQL's own work is not in it
         assert len(found) == firing and AlertEvent.objects.count() - before == firing, (len(found), firing)
     median = statistics.median
     print(f"\nAlert engine, {args.alerts:,} active alerts over {COINS:,} coins (median of {args.runs} runs)")
     rows = [
-        ("load at start", f"{load_s:.2f} s", "< 10 s"),
+        ("load at start (wall / CPU)", f"{load_s:.2f} / {load_cpu:.2f} s", "< 10 s"),
         ("engine memory (arrays, bar-close lists)", f"{memory / 2**20:.0f} MB", "< 500 MB"),
-        ("full-market batch, no firing", f"{median(quiet) * 1000:.1f} ms", "< 50 ms"),
+        (
+            "full-market batch, no firing (wall / CPU)",
+            f"{median(quiet) * 1000:.1f} / {median(quiet_cpu) * 1000:.1f} ms",
+            "< 50 ms",
+        ),
         ("bare NumPy comparison, same arrays", f"{median(bare) * 1000:.1f} ms", ""),
         ("ratio engine / bare NumPy", f"{median(quiet) / median(bare):.1f}x", ""),
-        (f"full-market batch, {firing:,} firings", f"{median(loud) * 1000:.0f} ms", ""),
+        (
+            f"full-market batch, {firing:,} firings (wall / CPU)",
+            f"{median(loud) * 1000:.0f} / {median(loud_cpu) * 1000:.0f} ms",
+            "",
+        ),
         (
             "  of which stored (claims, events, notifications)",
             f"{(median(loud) - median(sending)) * 1000:.0f} ms",
@@ -225,7 +240,7 @@ def run(args) -> None:
         ("  of which sent to the /ws groups after commit", f"{median(sending) * 1000:.0f} ms", ""),
     ]
     for name, value, aim in rows:
-        print(f"  {name:<45} {value:>12}   {aim}")
+        print(f"  {name:<50} {value:>16}   {aim}")
 
 
 if __name__ == "__main__":
