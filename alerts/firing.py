@@ -10,11 +10,13 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from alerts import firing_sql
 from alerts.changes import alerts_changed
 from alerts.conditions import ALL_OF, condition_words
 from alerts.messages import message_render
@@ -24,7 +26,6 @@ from alerts.notifications import notifications_send_on_commit
 PAUSE_AFTER = 15  # firings within PAUSE_WINDOW; one more and the alert is auto-paused
 PAUSE_WINDOW = timedelta(minutes=3)
 INFO_FIELDS = ("pk", "user_id", "message", "note", "condition", "timeframe", "frequency", "coin__symbol")
-SQL_CHUNK = 5000
 
 
 @dataclass
@@ -77,11 +78,7 @@ def _claim(firings: list[Firing]) -> dict[int, dict]:
     """Claim each firing's alert; return the claimed alerts' fields (INFO_FIELDS) by id."""
     firings = sorted(firings, key=lambda f: f.alert_id)  # rows locked in one order: no deadlock between engines
     if connection.vendor == "postgresql":
-        return {
-            row["pk"]: row
-            for i in range(0, len(firings), SQL_CHUNK)
-            for row in _claim_postgres(firings[i : i + SQL_CHUNK])
-        }
+        return _claim_postgres(firings)
     claimed = [f.alert_id for f in firings if _claim_one(f)]
     return {row["pk"]: row for row in Alert.objects.filter(pk__in=claimed).values(*INFO_FIELDS)}
 
@@ -106,31 +103,14 @@ def _claim_one(firing: Firing) -> bool:
     )
 
 
-CLAIM_SQL = """
-UPDATE alerts_alert AS a SET
-    last_fired_at = v.fired_at, last_fired_bar = v.bar_open, fire_count = a.fire_count + 1,
-    status = CASE WHEN a.frequency = 'only_once' THEN 'triggered' ELSE a.status END, updated_at = now()
-FROM (VALUES {values}) AS v(id, fired_at, bar_open, bar_guard, since), markets_coin AS c
-WHERE a.id = v.id AND c.id = a.coin_id AND a.status = 'active'
-    AND (a.expires_at IS NULL OR a.expires_at > v.fired_at)
-    AND (v.bar_guard IS NULL OR a.last_fired_bar IS NULL OR a.last_fired_bar < v.bar_guard)
-    AND (v.since IS NULL OR a.last_fired_at IS NULL OR (a.last_fired_at <= v.since AND a.last_fired_at < v.fired_at))
-RETURNING a.id, a.user_id, a.message, a.note, a.condition, a.timeframe, a.frequency, c.symbol
-"""
-
-
-def _claim_postgres(firings: list[Firing]) -> list[dict]:
-    """The same conditional UPDATE for many alerts in one statement, rows locked in id order first."""
-    params, rows = [], []
-    for f in firings:
-        rows.append("(%s::bigint, %s::timestamptz, %s::bigint, %s::bigint, %s::timestamptz)")
-        params += [f.alert_id, _moment(f.fired_ms), f.bar_open, f.bar_guard, _moment(f.since_ms)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM alerts_alert WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [[f.alert_id for f in firings]]
-        )
-        cursor.execute(CLAIM_SQL.format(values=", ".join(rows)), params)
-        return [dict(zip(INFO_FIELDS, _parsed(row), strict=True)) for row in cursor.fetchall()]
+def _claim_postgres(firings: list[Firing]) -> dict[int, dict]:
+    """The same conditional UPDATE for every alert in one statement, rows locked in id order first."""
+    firing_sql.alerts_lock([f.alert_id for f in firings])
+    rows = firing_sql.rows_fetch(
+        firing_sql.CLAIM_SQL,
+        firing_sql.columns([(f.alert_id, f.fired_ms, f.bar_open, f.bar_guard, f.since_ms) for f in firings]),
+    )
+    return {row[0]: dict(zip(INFO_FIELDS, _parsed(row), strict=True)) for row in rows}
 
 
 def _parsed(row: tuple) -> tuple:
@@ -142,6 +122,18 @@ def _parsed(row: tuple) -> tuple:
 # --- events and notifications --------------------------------------------------------------------
 
 
+class EventRow(NamedTuple):
+    """An event to insert: its alert, key, time (epoch ms), price, bar (open epoch s), readings, message."""
+
+    alert_id: int
+    key: str
+    fired_ms: int
+    price: float
+    bar_open: int | None
+    values: dict
+    message: str
+
+
 def _record(firings: list[Firing], info: dict[int, dict]) -> None:
     events = [_event(f, info[f.alert_id]) for f in firings]
     store = _record_postgres if connection.vendor == "postgresql" else _record_orm
@@ -149,58 +141,30 @@ def _record(firings: list[Firing], info: dict[int, dict]) -> None:
     _remember_findings(firings)
 
 
-EVENTS_SQL = """
-INSERT INTO alerts_alertevent (alert_id, key, fired_at, price, bar_open, "values", message)
-SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::float8[], %s::timestamptz[], %s::jsonb[],
-                     %s::varchar[])
-ON CONFLICT (alert_id, key) DO NOTHING
-RETURNING id, alert_id, key
-"""
-NOTIFICATIONS_SQL = """
-INSERT INTO alerts_notification (user_id, kind, alert_id, event_id, symbol, message, price, fired_at, created_at)
-SELECT u, 'fired', a, e, s, m, p, f, now()
-FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[], %s::float8[], %s::timestamptz[])
-    AS t(u, a, e, s, m, p, f)
-RETURNING id
-"""
-
-
-def _record_postgres(events: list[AlertEvent], info: dict[int, dict]) -> list[Notification]:
+def _record_postgres(events: list[EventRow], info: dict[int, dict]) -> list[Notification]:
     """Events and notifications in one statement each (unnest): the ORM's bulk insert costs seconds per 10,000."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            EVENTS_SQL,
-            [
-                [e.alert_id for e in events],
-                [e.key for e in events],
-                [e.fired_at for e in events],
-                [e.price for e in events],
-                [e.bar_open for e in events],
-                [json.dumps(e.values) for e in events],
-                [e.message for e in events],
-            ],
-        )
-        ids = {(alert, key): pk for pk, alert, key in cursor.fetchall()}
-        events = [e for e in events if (e.alert_id, e.key) in ids]
-        notifications = [_notification(e, info[e.alert_id], ids[(e.alert_id, e.key)]) for e in events]
-        cursor.execute(
-            NOTIFICATIONS_SQL,
-            [
-                [str(n.user_id) for n in notifications],
-                [n.alert_id for n in notifications],
-                [n.event_id for n in notifications],
-                [n.symbol for n in notifications],
-                [n.message for n in notifications],
-                [n.price for n in notifications],
-                [n.fired_at for n in notifications],
-            ],
-        )
-        for notification, (pk,) in zip(notifications, cursor.fetchall(), strict=True):
-            notification.pk = notification.id = pk
+    if not events:
+        return []
+    rows = [(*e[:5], json.dumps(e.values), e.message) for e in events]
+    ids = {
+        (alert, key): pk for pk, alert, key in firing_sql.rows_fetch(firing_sql.EVENTS_SQL, firing_sql.columns(rows))
+    }
+    events = [e for e in events if (e.alert_id, e.key) in ids]  # not those another engine stored first
+    if not events:
+        return []
+    notifications = [_notification(e, info[e.alert_id], ids[e.alert_id, e.key]) for e in events]
+    rows = [
+        (str(n.user_id), n.alert_id, n.event_id, n.symbol, n.message, n.price, e.fired_ms)
+        for n, e in zip(notifications, events, strict=True)
+    ]
+    for notification, (pk,) in zip(
+        notifications, firing_sql.rows_fetch(firing_sql.NOTIFICATIONS_SQL, firing_sql.columns(rows)), strict=True
+    ):
+        notification.pk = notification.id = pk
     return notifications
 
 
-def _notification(event: AlertEvent, alert: dict, event_id: int) -> Notification:
+def _notification(event: EventRow, alert: dict, event_id: int) -> Notification:
     return Notification(
         user_id=alert["user_id"],
         kind=Notification.Kind.FIRED,
@@ -209,12 +173,27 @@ def _notification(event: AlertEvent, alert: dict, event_id: int) -> Notification
         symbol=alert["coin__symbol"],
         message=event.message,
         price=event.price,
-        fired_at=event.fired_at,
+        fired_at=_moment(event.fired_ms),
     )
 
 
-def _record_orm(events: list[AlertEvent], info: dict[int, dict]) -> list[Notification]:
-    AlertEvent.objects.bulk_create(events, ignore_conflicts=True, batch_size=2000)
+def _record_orm(events: list[EventRow], info: dict[int, dict]) -> list[Notification]:
+    AlertEvent.objects.bulk_create(
+        [
+            AlertEvent(
+                alert_id=e.alert_id,
+                key=e.key,
+                fired_at=_moment(e.fired_ms),
+                price=e.price,
+                bar_open=None if e.bar_open is None else datetime.fromtimestamp(e.bar_open, UTC),
+                values=e.values,
+                message=e.message,
+            )
+            for e in events
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
     ids = dict(
         ((alert, key), pk)
         for pk, alert, key in AlertEvent.objects.filter(
@@ -225,18 +204,11 @@ def _record_orm(events: list[AlertEvent], info: dict[int, dict]) -> list[Notific
     return Notification.objects.bulk_create(notifications, batch_size=2000)
 
 
-def _event(firing: Firing, alert: dict) -> AlertEvent:
+def _event(firing: Firing, alert: dict) -> EventRow:
     values = {k: _json_number(v) for k, v in firing.values.items()}
     fired_at = _moment(firing.fired_ms)
-    return AlertEvent(
-        alert_id=firing.alert_id,
-        key=firing.key,
-        fired_at=fired_at,
-        price=firing.price,
-        bar_open=None if firing.bar_open is None else datetime.fromtimestamp(firing.bar_open, UTC),
-        values=values,
-        message=message_render(alert["message"], _placeholders(firing, alert, values, fired_at))[:2000],
-    )
+    message = message_render(alert["message"], _placeholders(firing, alert, values, fired_at))[:2000]
+    return EventRow(firing.alert_id, firing.key, firing.fired_ms, firing.price, firing.bar_open, values, message)
 
 
 def _placeholders(firing: Firing, alert: dict, values: dict, fired_at: datetime) -> dict:
@@ -280,13 +252,7 @@ def _pause_frequent(firings: list[Firing], info: dict[int, dict]) -> set[int]:
     latest = {f.alert_id: f.fired_ms for f in firings if info[f.alert_id]["frequency"] == Alert.Frequency.EVERY_TIME}
     if not latest:
         return set()
-    start = _moment(min(latest.values())) - PAUSE_WINDOW
-    recent = defaultdict(int)
-    for alert, fired_at in AlertEvent.objects.filter(alert_id__in=latest, fired_at__gt=start).values_list(
-        "alert_id", "fired_at"
-    ):
-        if fired_at > _moment(latest[alert]) - PAUSE_WINDOW:
-            recent[alert] += 1
+    recent = _recent_counts(latest)
     over = sorted(a for a, n in recent.items() if n > PAUSE_AFTER)
     if not over:
         return set()
@@ -301,6 +267,21 @@ def _pause_frequent(firings: list[Firing], info: dict[int, dict]) -> set[int]:
         Notification.objects.bulk_create([_paused_notice(info[a], recent[a], latest[a]) for a in paused])
     )
     return set(paused)
+
+
+def _recent_counts(latest: dict[int, int]) -> dict[int, int]:
+    """How many events each alert has within PAUSE_WINDOW before its latest firing (epoch ms)."""
+    if connection.vendor == "postgresql":
+        params = [list(latest), list(latest.values()), PAUSE_WINDOW.total_seconds()]
+        return dict(firing_sql.rows_fetch(firing_sql.RECENT_SQL, params))
+    start = _moment(min(latest.values())) - PAUSE_WINDOW
+    recent = defaultdict(int)
+    for alert, fired_at in AlertEvent.objects.filter(alert_id__in=latest, fired_at__gt=start).values_list(
+        "alert_id", "fired_at"
+    ):
+        if fired_at > _moment(latest[alert]) - PAUSE_WINDOW:
+            recent[alert] += 1
+    return recent
 
 
 def _paused_notice(alert: dict, count: int, fired_ms: int) -> Notification:
