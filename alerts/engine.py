@@ -12,12 +12,14 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import timedelta
 
 import numpy as np
+from django.utils import timezone
 
 from alerts.changes import alerts_version
 from alerts.engine_bars import close_holds
-from alerts.engine_load import alerts_table_load
+from alerts.engine_load import alerts_table_load, alerts_table_update
 from alerts.engine_prices import round_holds, rounds_of
 from alerts.engine_table import (
     EVERY_TIME,
@@ -37,6 +39,7 @@ from markets.timeframes import TIMEFRAME_SECONDS
 
 logger = logging.getLogger(__name__)
 EXPIRE_EVERY = 5.0  # seconds between marking expired alerts the engine came across
+RELOAD_MARGIN = timedelta(seconds=60)
 
 Store = Callable[[list[Firing]], Stored]
 
@@ -52,6 +55,7 @@ class AlertEngine:
         self.table_load = table_load
         self.closes_source = closes_source
         self.version: int | None = None
+        self.loaded_at = timezone.now()
         self.table: AlertTable | None = None
         self.closes: CloseBook | None = None
         self._expired_seen = False
@@ -62,16 +66,32 @@ class AlertEngine:
     def load(self) -> None:
         """Read every active alert (the version first, so that a change during the read reloads again)."""
         started = time.perf_counter()
-        self.version = alerts_version()
+        self.version, self.loaded_at = alerts_version(), timezone.now()
         self.table = self.table_load()
         self.table.reported = _reported(self.table)
         self.closes = CloseBook(self.table.coin_ids, self.closes_source)
         logger.info("Alert engine loaded %d alerts in %.2f s", len(self.table.ids), time.perf_counter() - started)
 
     def refresh(self) -> None:
-        """Reload when the alerts changed since the last load."""
-        if self.table is None or (self.watch and alerts_version() != self.version):
+        """Bring the alerts up to date when they changed since the last load: only the changed ones are
+        read again (``update``), unless the engine reads its alerts from elsewhere (``table_load``)."""
+        if self.table is None:
             self.load()
+        elif self.watch and alerts_version() != self.version:
+            self.update() if self.table_load is alerts_table_load else self.load()
+
+    def update(self) -> None:
+        """Read again the alerts changed since the last load (RELOAD_MARGIN before it, for writes that
+        committed after it with an earlier updated_at, or on a clock a little behind), drop the inactive."""
+        started = time.perf_counter()
+        since = self.loaded_at - RELOAD_MARGIN
+        self.version, self.loaded_at = alerts_version(), timezone.now()
+        coin_ids = self.table.coin_ids
+        self.table = alerts_table_update(self.table, since=since)
+        self.table.reported = _reported(self.table)
+        if not np.array_equal(self.table.coin_ids, coin_ids):
+            self.closes = CloseBook(self.table.coin_ids, self.closes_source)
+        logger.info("Alert engine updated %d alerts in %.2f s", len(self.table.ids), time.perf_counter() - started)
 
     # --- price batches -----------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Reading active alerts into ``AlertRows`` columns. On PostgreSQL one ``COPY`` in which the database
+"""Reading active alerts into ``AlertRows`` columns, all of them or (``alerts_table_update``) only those
+changed since the last read. On PostgreSQL one ``COPY`` in which the database
 takes the kind code, level/low/high/percent/bars, the frequency and timeframe codes and the epochs out of
 each row, parsed by pandas' CSV reader: a million alerts cost no Python object each, only the
 conditions that are not one price term (``all_of``, bar kinds, ``once_per_bar_close``) are parsed as
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime
 
 import numpy as np
 from django.db import connection
@@ -18,6 +20,7 @@ from alerts.engine_table import (
     FREQUENCIES,
     NO_EXPIRY,
     NOT_A_TERM,
+    ROW_ARRAYS,
     TERM_KINDS,
     AlertRows,
     AlertTable,
@@ -26,6 +29,7 @@ from alerts.engine_table import (
     int64_of,
     table_of,
 )
+from alerts.models import Alert
 from markets.timeframes import TIMEFRAME_SECONDS
 
 TIMEFRAME_NAMES = tuple(TIMEFRAME_SECONDS)
@@ -48,6 +52,9 @@ FROM alerts_alert CROSS JOIN LATERAL (SELECT array_position(%(kinds)s::text[], c
 WHERE status = 'active' {only}
 ORDER BY id
 """
+ACTIVE_SQL = (
+    "SELECT id, CASE WHEN updated_at >= %s THEN 1 ELSE 0 END FROM alerts_alert WHERE status = 'active' ORDER BY id"
+)
 COLUMNS = ("id", "coin", "freq", "tf", "cooldown", "expires", "fired", "bar", "kind", "a", "b", "condition")
 
 
@@ -55,6 +62,49 @@ def alerts_table_load() -> AlertTable:
     """Every active alert read into arrays."""
     coin_ids, symbols = coins_index()
     return table_of(coin_ids, symbols, alert_rows_read(coin_ids=coin_ids))
+
+
+def alerts_table_update(table: AlertTable, *, since: datetime) -> AlertTable:
+    """``table`` brought up to date: alerts no longer active dropped, those changed at or after ``since``
+    (or newly active) read again, the others kept with what the engine remembers of them (last firing,
+    spent or expired in memory). A change of coins reads everything again."""
+    coin_ids, symbols = coins_index()
+    if not np.array_equal(coin_ids, table.coin_ids) or table.rows is None:
+        return table_of(coin_ids, symbols, alert_rows_read(coin_ids=coin_ids))
+    active, changed = _active_ids(since)
+    fresh = active[changed | ~np.isin(active, table.ids)]
+    keep = np.isin(table.ids, active) & ~np.isin(table.ids, fresh)
+    read = alert_rows_read(coin_ids=coin_ids, ids=fresh.tolist())
+    rows, order = _rows_join(table.rows, keep, read)
+    updated = table_of(coin_ids, symbols, rows)
+    updated.live = np.concatenate([table.live[keep], np.ones(len(read), dtype=bool)])[order]
+    return updated
+
+
+def _rows_join(old: AlertRows, keep: np.ndarray, new: AlertRows) -> tuple[AlertRows, np.ndarray]:
+    """The kept rows of ``old`` and the rows of ``new``, in id order; and that order."""
+    ids = np.concatenate([old.ids[keep], new.ids])
+    order = np.argsort(ids, kind="stable")
+    dropped = set(old.ids[~keep].tolist())
+    conditions = {pk: c for pk, c in old.conditions.items() if pk not in dropped} | new.conditions
+    arrays = {name: np.concatenate([getattr(old, name)[keep], getattr(new, name)])[order] for name in ROW_ARRAYS}
+    return AlertRows(**arrays, conditions=conditions), order
+
+
+def _active_ids(since: datetime) -> tuple[np.ndarray, np.ndarray]:
+    """Every active alert's id, in order, and whether it changed at or after ``since``."""
+    if connection.vendor != "postgresql":
+        active = Alert.objects.filter(status=Alert.Status.ACTIVE)
+        changed = set(active.filter(updated_at__gte=since).values_list("pk", flat=True))
+        ids = np.array(sorted(active.values_list("pk", flat=True)), dtype=np.int64)
+        return ids, np.isin(ids, list(changed))
+    import pandas as pd
+
+    buffer = _copied(ACTIVE_SQL, [since])
+    if not buffer.getbuffer().nbytes:
+        return np.empty(0, np.int64), np.empty(0, bool)
+    frame = pd.read_csv(buffer, header=None, names=("id", "changed"), dtype=np.int64)
+    return frame["id"].to_numpy(np.int64), frame["changed"].to_numpy() == 1
 
 
 def alert_rows_read(*, coin_ids: np.ndarray, ids: list[int] | None = None) -> AlertRows:
@@ -70,13 +120,8 @@ def _rows_postgres(coin_ids: np.ndarray, ids: list[int] | None) -> AlertRows:
     params = {"frequencies": list(FREQUENCIES), "timeframes": list(TIMEFRAME_NAMES), "kinds": list(TERM_KINDS)}
     only = ""
     if ids is not None:
-        only, params["ids"] = "AND id = ANY(%(ids)s::bigint[])", list(ids)
-    buffer = io.BytesIO()
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        query = raw.mogrify(ROWS_SQL.format(not_a_term=NOT_A_TERM, only=only), params).decode()
-        raw.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
-    buffer.seek(0)
+        only, params["ids"] = "AND id = ANY(%(ids)s::bigint[])", [int(pk) for pk in ids]
+    buffer = _copied(ROWS_SQL.format(not_a_term=NOT_A_TERM, only=only), params)
     if not buffer.getbuffer().nbytes:  # no alert: pandas reads no columns from an empty text
         return _columns(coin_ids, pd.DataFrame({name: [] for name in COLUMNS}))
     frame = pd.read_csv(
@@ -88,6 +133,16 @@ def _rows_postgres(coin_ids: np.ndarray, ids: list[int] | None) -> AlertRows:
         na_values=[""],
     )
     return _columns(coin_ids, frame)
+
+
+def _copied(sql: str, params) -> io.BytesIO:
+    """The rows of ``sql`` as CSV, through COPY (no Python object per row on the way)."""
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        raw.copy_expert(f"COPY ({raw.mogrify(sql, params).decode()}) TO STDOUT WITH (FORMAT csv)", buffer)
+    buffer.seek(0)
+    return buffer
 
 
 def _columns(coin_ids: np.ndarray, frame) -> AlertRows:

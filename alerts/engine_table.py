@@ -109,6 +109,9 @@ class AlertTable:
         return int(np.searchsorted(self.ids, pk))
 
 
+ROW_ARRAYS = ("ids", "coin", "freq", "tf", "cooldown_ms", "last_bar", "last_ms", "expires_ms", "kind", "a", "b")
+
+
 def coins_index() -> tuple[np.ndarray, dict[str, int]]:
     """Every coin's primary key, sorted, and each symbol's position."""
     pairs = sorted(Coin.objects.values_list("pk", "symbol"))
