@@ -10,6 +10,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import NamedTuple
 
 from django.db import connection, transaction
@@ -165,16 +166,23 @@ def _record_postgres(events: list[EventRow], info: dict[int, dict]) -> list[Noti
 
 
 def _notification(event: EventRow, alert: dict, event_id: int) -> Notification:
-    return Notification(
-        user_id=alert["user_id"],
-        kind=Notification.Kind.FIRED,
-        alert_id=event.alert_id,
-        event_id=event_id,
-        symbol=alert["coin__symbol"],
-        message=event.message,
-        price=event.price,
-        fired_at=_moment(event.fired_ms),
-    )
+    values = {
+        "user_id": alert["user_id"],
+        "kind": Notification.Kind.FIRED,
+        "alert_id": event.alert_id,
+        "event_id": event_id,
+        "symbol": alert["coin__symbol"],
+        "message": event.message,
+        "price": event.price,
+        "fired_at": _moment(event.fired_ms),
+    }
+    # Every field by position: Model.__init__ with keywords costs ~30 us, which 10,000 firings feel.
+    return Notification(*[values.get(name, default) for name, default in _notification_defaults()])
+
+
+@cache
+def _notification_defaults() -> list[tuple[str, object]]:
+    return [(f.attname, f.get_default()) for f in Notification._meta.concrete_fields]
 
 
 def _record_orm(events: list[EventRow], info: dict[int, dict]) -> list[Notification]:

@@ -5,6 +5,12 @@ a 15 s cooldown (12 firings in 3 minutes, under the auto-pause). A /ws client of
 each notification's arrival against its ``fired_at`` (the exchange time of the tick: the simulated
 exchange stamps ticks with this machine's clock). Aim (issue 12): p99 under 500 ms.
 
+Where the time goes: each notification's ``created_at`` is ``now()`` of the transaction that stored it
+(set when the worker starts storing), which splits the latency into tick → storing starts (the feed
+applying and publishing the tick, the Celery hop through the broker, waiting in the queue, the engine's
+evaluation) and storing starts → socket (claims, inserts, commit, group_send, daphne). The worker logs
+each task's run time (``-l info``), printed as well.
+
 Run from the project root: ``.venv/bin/python bench/alerts_latency.py`` (``--seconds N``, ``--alerts N``).
 """
 
@@ -14,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 import time
 from datetime import datetime
@@ -58,7 +65,7 @@ def alerts_create(count: int) -> str:
 async def latencies(ws_url: str, cookie: str, seconds: float) -> list[float]:
     import websockets
 
-    found = []
+    found = []  # (notification id, fired_at epoch s, arrival epoch s)
     async with websockets.connect(ws_url, additional_headers={"Cookie": cookie}, max_size=None) as ws:
         await ws.send(json.dumps({"action": "subscribe", "channel": "notifications"}))
         deadline = time.monotonic() + seconds
@@ -69,7 +76,7 @@ async def latencies(ws_url: str, cookie: str, seconds: float) -> list[float]:
                 break
             if message.get("type") == "notification" and message.get("kind") == "fired":
                 fired = datetime.fromisoformat(message["fired_at"].replace("Z", "+00:00")).timestamp()
-                found.append(time.time() - fired)
+                found.append((message["id"], fired, time.time()))
     return found
 
 
@@ -79,7 +86,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     args = parser.parse_args()
     with Stack(access_log=False) as stack:
-        stack._spawn("alerts", [str(BIN / "celery"), "-A", "scalpaiboard", "worker", "--pool", "solo", "-Q", "alerts"])
+        stack._spawn(
+            "alerts",
+            [str(BIN / "celery"), "-A", "scalpaiboard", "worker", "--pool", "solo", "-Q", "alerts", "-l", "info"],
+        )
         os.environ.update(
             DJANGO_SETTINGS_MODULE="scalpaiboard.settings",
             DATABASE_URL=PG_URL,
@@ -96,12 +106,41 @@ def main() -> None:
         cookie = alerts_create(args.alerts)
         log(f"{args.alerts:,} quiet alerts and one firing alert per coin created; measuring {args.seconds:.0f} s")
         asyncio.run(latencies(stack.ws_url, cookie, 20))  # the worker loads the alerts: not measured
-        found = sorted(asyncio.run(latencies(stack.ws_url, cookie, args.seconds)))
-    if not found:
+        arrived = asyncio.run(latencies(stack.ws_url, cookie, args.seconds))
+        stored = stored_at([pk for pk, _, _ in arrived])
+        runs = task_runs(stack.workdir / "alerts.log")
+    if not arrived:
         sys.exit("no notification arrived")
+    found = sorted(at - fired for _, fired, at in arrived)
+    before = sorted(stored[pk] - fired for pk, fired, _ in arrived)
+    after = sorted(at - stored[pk] for pk, _, at in arrived)
     print(f"\nTick-to-notification latency, full stack, {args.alerts:,} active alerts ({len(found)} notifications)")
+    print(f"  {'':<4} {'tick to socket':>16} {'tick to storing':>16} {'storing to socket':>18}")
     for name, p in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100)):
-        print(f"  {name:<4} {percentile(found, p) * 1000:8.0f} ms{'   aim < 500 ms' if name == 'p99' else ''}")
+        figures = (percentile(found, p), percentile(before, p), percentile(after, p))
+        print(
+            f"  {name:<4} {figures[0] * 1000:13.0f} ms {figures[1] * 1000:13.0f} ms {figures[2] * 1000:15.0f} ms"
+            + ("   aim < 500 ms" if name == "p99" else "")
+        )
+    if runs:
+        runs.sort()
+        print(
+            f"  price-batch task run time in the worker ({len(runs)} tasks, every batch, firing or not): "
+            f"p50 {percentile(runs, 50) * 1000:.0f} ms, p99 {percentile(runs, 99) * 1000:.0f} ms"
+        )
+
+
+def stored_at(ids: list[int]) -> dict[int, float]:
+    """Each notification's created_at (epoch s): now() of the transaction that stored it."""
+    from alerts.models import Notification
+
+    return {pk: at.timestamp() for pk, at in Notification.objects.filter(pk__in=ids).values_list("pk", "created_at")}
+
+
+def task_runs(path: Path) -> list[float]:
+    """Run times of the price-batch tasks, from the worker's log lines "... succeeded in 0.05s: ..."."""
+    pattern = re.compile(r"alerts_prices_evaluate\[[^]]+\] succeeded in ([0-9.]+)s")
+    return [float(m.group(1)) for m in pattern.finditer(path.read_text(errors="replace"))]
 
 
 if __name__ == "__main__":
