@@ -29,7 +29,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _stack import BIN, CELERY_BROKER_URL, PG_URL, REDIS_PREFIX, REDIS_URL, Stack, log, percentile
+import _stack
+from _stack import BIN, PG_URL, Stack, log, percentile
+
+# Redis databases of one's own on a machine others share (BENCH_REDIS_URL, BENCH_BROKER_URL).
+_stack.REDIS_URL = os.environ.get("BENCH_REDIS_URL", _stack.REDIS_URL)
+_stack.CELERY_BROKER_URL = os.environ.get("BENCH_BROKER_URL", _stack.CELERY_BROKER_URL)
 
 
 def alerts_create(count: int) -> str:
@@ -93,9 +98,9 @@ def main() -> None:
         os.environ.update(
             DJANGO_SETTINGS_MODULE="scalpaiboard.settings",
             DATABASE_URL=PG_URL,
-            REDIS_URL=REDIS_URL,
-            REDIS_PREFIX=REDIS_PREFIX,
-            CELERY_BROKER_URL=CELERY_BROKER_URL,
+            REDIS_URL=_stack.REDIS_URL,
+            REDIS_PREFIX=_stack.REDIS_PREFIX,
+            CELERY_BROKER_URL=_stack.CELERY_BROKER_URL,
             SECRET_KEY=stack.env["SECRET_KEY"],
             VAR_DIR=stack.env["VAR_DIR"],
             LOG_LEVEL="WARNING",

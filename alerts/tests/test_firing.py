@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 
 from alerts.engine import AlertEngine
 from alerts.firing import Firing, alerts_expire, firings_store
@@ -120,3 +121,21 @@ def test_an_engine_reloads_when_the_alerts_change(coins, trader, django_capture_
         alerts_changed()
     engine.evaluate_prices(prices(("BTC", 99, 101, T0 + 1)))
     assert AlertEvent.objects.filter(alert=alert).count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL storage parameter")
+def test_alert_pages_keep_room_for_claims_to_update_in_place():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'alerts_alert'")
+        assert cursor.fetchone()[0] == ["fillfactor=80"]
+
+
+def test_a_batch_whose_events_were_all_stored_before_records_nothing_more(coins, trader):
+    alert = alert_make(trader, coins["BTC"], {"kind": "price_above", "level": 1}, frequency="every_time", cooldown=0)
+    firing = Firing(
+        alert_id=alert.pk, key=f"t:{T0 * 1000}", fired_ms=T0 * 1000, price=2, bar_open=T0, since_ms=T0 * 1000
+    )
+    firings_store([firing])
+    Alert.objects.filter(pk=alert.pk).update(last_fired_at=None)  # claimable again, the event already stored
+    assert firings_store([firing]).claimed == {alert.pk}
+    assert (AlertEvent.objects.count(), Notification.objects.count()) == (1, 1)
