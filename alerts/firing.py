@@ -111,13 +111,21 @@ def _claim_postgres(firings: list[Firing]) -> dict[int, dict]:
         firing_sql.CLAIM_SQL,
         firing_sql.columns([(f.alert_id, f.fired_ms, f.bar_open, f.bar_guard, f.since_ms) for f in firings]),
     )
-    return {row[0]: dict(zip(INFO_FIELDS, _parsed(row), strict=True)) for row in rows}
+    parsed: dict[str, tuple[dict, str]] = {}
+    return {row[0]: _claimed(row, parsed) for row in rows}
 
 
-def _parsed(row: tuple) -> tuple:
-    """A claimed row with its condition as a dict (Django has psycopg hand jsonb over as text)."""
-    condition = row[4]
-    return (*row[:4], json.loads(condition) if isinstance(condition, str) else condition, *row[5:])
+def _claimed(row: tuple, parsed: dict[str, tuple[dict, str]]) -> dict:
+    """A claimed row's fields, its condition as a dict (Django has psycopg hand jsonb over as text) and
+    in words, each distinct condition parsed and worded once (``parsed``): many alerts share one."""
+    info = dict(zip(INFO_FIELDS, row, strict=True))
+    condition = info["condition"]
+    text = condition if isinstance(condition, str) else json.dumps(condition, sort_keys=True)
+    if text not in parsed:
+        condition = json.loads(text)
+        parsed[text] = (condition, condition_words(condition))
+    info["condition"], info["words"] = parsed[text]
+    return info
 
 
 # --- events and notifications --------------------------------------------------------------------
@@ -228,7 +236,7 @@ def _placeholders(firing: Firing, alert: dict, values: dict, fired_at: datetime)
         **values,
         "symbol": alert["coin__symbol"],
         "price": firing.price,
-        "condition": condition_words(condition),
+        "condition": alert["words"] if "words" in alert else condition_words(condition),
         "timeframe": alert["timeframe"],
         "time": fired_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "alert_id": firing.alert_id,
