@@ -33,6 +33,7 @@ from alerts.models import Alert
 from markets.timeframes import TIMEFRAME_SECONDS
 
 TIMEFRAME_NAMES = tuple(TIMEFRAME_SECONDS)
+FRESH_AT_MOST = 20_000  # alerts read again by id (an id list's size; SQLite takes 32,766 parameters)
 # A term's numbers as engine_table.term_params takes them: level twice, low and high, percent and bars.
 ROWS_SQL = """
 SELECT id, coin_id,
@@ -73,6 +74,8 @@ def alerts_table_update(table: AlertTable, *, since: datetime) -> AlertTable:
         return table_of(coin_ids, symbols, alert_rows_read(coin_ids=coin_ids))
     active, changed = _active_ids(since)
     fresh = active[changed | ~np.isin(active, table.ids)]
+    if len(fresh) > FRESH_AT_MOST:  # most changed (an import, a restore): one read of all is cheaper
+        return table_of(coin_ids, symbols, alert_rows_read(coin_ids=coin_ids))
     keep = np.isin(table.ids, active) & ~np.isin(table.ids, fresh)
     read = alert_rows_read(coin_ids=coin_ids, ids=fresh.tolist())
     rows, order = _rows_join(table.rows, keep, read)

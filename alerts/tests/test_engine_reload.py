@@ -111,3 +111,19 @@ def test_a_new_coin_reads_every_alert_again(coins, trader, reads, django_capture
     changed(django_capture_on_commit_callbacks)
     engine.refresh()
     assert (reads, "NEWC" in engine.table.symbols) == ([None, None], True)
+
+
+def test_many_changed_alerts_are_read_again_all_at_once(
+    coins, trader, reads, monkeypatch, django_capture_on_commit_callbacks
+):
+    made = [alert_make(trader, coins["BTC"], {"kind": "crossing_up", "level": 200}) for _ in range(3)]
+    engine = AlertEngine()
+    engine.load()
+    monkeypatch.setattr(engine_load, "FRESH_AT_MOST", 1)
+    for alert in made[:2]:
+        alert.condition = {"kind": "crossing_up", "level": 100}
+        alert.save()
+    changed(django_capture_on_commit_callbacks)
+    engine.evaluate_prices(prices(("BTC", 99, 101, T0 + 1)))
+    assert reads == [None, None]
+    assert sorted(AlertEvent.objects.values_list("alert_id", flat=True)) == [made[0].pk, made[1].pk]
