@@ -315,9 +315,10 @@ def alerts_import(*, user, items: list) -> list[Alert]:
             bad = len({path.split(".", 1)[0] for path in errors})
             raise AlertInvalid(errors, f"{bad} of the {len(items)} alerts are not valid; none was imported.")
         _room_check(user=user, adding=len(cleaned))
-        alerts = Alert.objects.bulk_create([Alert(user=user, **fields) for fields in cleaned])
+        # Created last to first, so that the list (newest first) and a new export keep the items' order.
+        alerts = Alert.objects.bulk_create([Alert(user=user, **fields) for fields in reversed(cleaned)])
         alerts_changed()
-    return alerts
+    return alerts[::-1]
 
 
 # --- Notifications ---------------------------------------------------------------------------------
