@@ -198,7 +198,15 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "candles-prune": {"task": "markets.tasks.candles_prune", "schedule": timedelta(hours=1)},
+    "alerts-expire": {"task": "alerts.tasks.alerts_expire_due", "schedule": timedelta(minutes=1)},
 }
+# The engine's work has a queue of its own, so that its workers keep their alerts in memory.
+CELERY_TASK_ROUTES = {
+    "alerts.tasks.alerts_prices_evaluate": {"queue": "alerts"},
+    "alerts.tasks.alerts_bars_evaluate": {"queue": "alerts"},
+}
+# Whether the feed's market events reach the alert engine (off only in tests that do not exercise it).
+ALERTS_ENGINE_ENABLED = read_bool("ALERTS_ENGINE_ENABLED", default=True)
 CELERY_TIMEZONE = "UTC"
 
 # --- Market data -------------------------------------------------------------------------
