@@ -43,6 +43,7 @@ READ_ONLY = ("id", "status", "created_at", "last_fired_at", "fire_count", "condi
 MAX_COOLDOWN = 7 * 86400  # a week: a longer quiet time is a paused alert
 MAX_TEXT = 1000  # the model's message and note
 MAX_IMPORT = 1000
+BACKTEST_DAYS, MAX_BACKTEST_DAYS = 30, 365
 FREQUENCIES = tuple(Alert.Frequency.values)
 TIMEFRAMES = tuple(TIMEFRAME_SECONDS)
 
@@ -218,6 +219,20 @@ def _user_lock(user) -> None:
     """Serialise one user's writes that count active alerts, so that two requests at once cannot
     both take the last place (PostgreSQL; SQLite's writes are serialised anyway)."""
     list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+
+
+def backtest_clean(*, data: dict) -> dict:
+    """The arguments of ``alerts.backtest.alert_backtest`` from its body: an alert as POST /api/alerts
+    takes it, and ``days`` (1 to 365, default 30). Raises AlertInvalid."""
+    alert_body = {name: value for name, value in data.items() if name != "days"} if isinstance(data, dict) else data
+    fields, errors = _fields_clean(alert_body)
+    days = data.get("days", BACKTEST_DAYS) if isinstance(data, dict) else BACKTEST_DAYS
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_BACKTEST_DAYS:
+        errors["days"] = [f"Must be a whole number of days from 1 to {MAX_BACKTEST_DAYS}."]
+    if errors:
+        raise AlertInvalid(errors, f"Not a valid backtest: see {', '.join(errors)}.")
+    names = ("condition", "frequency", "timeframe", "cooldown")
+    return {"symbol": fields["coin"].symbol, **{name: fields[name] for name in names}, "days": days}
 
 
 # --- One alert -------------------------------------------------------------------------------------

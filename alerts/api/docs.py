@@ -172,3 +172,17 @@ A refused alert is a 400 naming each field by its path (`symbol`, `condition.lev
 `frequency`, `expires_at`, ...) with what is allowed.
 
 {FREQUENCIES}"""
+
+BACKTEST = f"""\
+When the alert would have fired over the last `days` (1 to 365, default 30) of stored candles, through the
+engine's own code: price conditions replayed on the stored 1m closes, bar conditions (and `once_per_bar_close`)
+at each stored bar's close of `timeframe`; `replayed_on` says which. Nothing is saved. The body is an alert as
+POST /api/alerts takes it, plus `days`; a refused one is a 400 naming each field as there.
+
+{FREQUENCIES}"""
+
+BACKTEST_EXAMPLE = OpenApiExample(
+    "RSI crosses below 70 on 1h, over 90 days",
+    value={"symbol": "BTC", "condition": {"kind": "rsi_crosses_below", "level": 70}, "timeframe": "1h", "days": 90},
+    request_only=True,
+)

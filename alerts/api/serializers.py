@@ -91,6 +91,21 @@ class BacktestSerializer(AlertBodySerializer):
     days = serializers.IntegerField(min_value=1, max_value=365, default=30, help_text="Days of stored candles.")
 
 
+class BacktestFiringSerializer(serializers.Serializer):
+    time = serializers.DateTimeField(help_text="When it would have fired (a 1m close, or the bar's close).")
+    price = serializers.FloatField()
+
+
+class BacktestResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="How many times it would have fired.")
+    firings = BacktestFiringSerializer(many=True, help_text="Oldest first.")
+    days = serializers.IntegerField()
+    replayed_on = serializers.CharField(
+        help_text='"1m closes" (price conditions, replayed on the stored 1m closes) or "<timeframe> bars" '
+        "(bar conditions and once_per_bar_close, at each stored bar's close)."
+    )
+
+
 class AlertSerializer(serializers.Serializer):
     """An alert as the API answers it: the body, its condition in words, and its state."""
 

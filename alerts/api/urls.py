@@ -17,6 +17,7 @@ urlpatterns = [
     path("alerts", view(AlertViewSet, {"get": "list", "post": "create"}), name="alert-list"),
     path("alerts/export", view(AlertViewSet, {"get": "export"}), name="alert-export"),
     path("alerts/import", view(AlertViewSet, {"post": "import_"}), name="alert-import"),
+    path("alerts/backtest", view(AlertViewSet, {"post": "backtest"}), name="alert-backtest"),
     path("alerts/bulk", view(AlertViewSet, {"post": "bulk"}), name="alert-bulk"),
     path(
         "alerts/<int:id>",

@@ -13,12 +13,14 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from alerts.api.docs import CREATE, EXAMPLES, FREQUENCIES
+from alerts.api.docs import BACKTEST, BACKTEST_EXAMPLE, CREATE, EXAMPLES, FREQUENCIES
 from alerts.api.serializers import (
     NOTIFICATIONS_READ,
     AlertBodySerializer,
     AlertEventSerializer,
     AlertSerializer,
+    BacktestResultSerializer,
+    BacktestSerializer,
     BulkResultSerializer,
     BulkSerializer,
     ExportSerializer,
@@ -30,6 +32,7 @@ from alerts.api.serializers import (
     NotificationsReadSerializer,
     field_key,
 )
+from alerts.backtest import alert_backtest
 from alerts.filters import AlertFilter
 from alerts.models import Alert, Notification
 from alerts.selectors import (
@@ -50,6 +53,7 @@ from alerts.services import (
     alerts_import,
     alerts_pause,
     alerts_resume,
+    backtest_clean,
     notifications_read,
 )
 from scalpaiboard.api import BoundedJSONParser, BoundedLimitOffsetPagination
@@ -198,6 +202,17 @@ class AlertViewSet(viewsets.GenericViewSet):
         query = body(BulkSerializer, request.data)
         change = {"pause": alerts_pause, "resume": alerts_resume, "delete": alerts_delete}[query["action"]]
         return Response({"action": query["action"], "count": change(user=request.user, ids=query["ids"])})
+
+    @extend_schema(
+        summary="Backtest an alert before arming it",
+        description=BACKTEST,
+        request=BacktestSerializer,
+        responses={200: BacktestResultSerializer},
+        examples=[*EXAMPLES, BACKTEST_EXAMPLE],
+    )
+    @action(detail=False, methods=["post"], **one)
+    def backtest(self, request: Request) -> Response:
+        return Response(alert_backtest(**backtest_clean(data=request.data)))
 
     @extend_schema(
         summary="Export your alerts",

@@ -81,6 +81,7 @@ ERRORS_BY_OPERATION = [
     ("/api/alerts/{id}/history", "get", {"400", "401", "404", "429", "500"}),
     ("/api/alerts/{id}/pause", "post", {"401", "403", "404", "429", "500"}),
     ("/api/alerts/{id}/resume", "post", {"400", "401", "403", "404", "429", "500"}),
+    ("/api/alerts/backtest", "post", {"400", "401", "403", "415", "429", "500"}),
     ("/api/alerts/bulk", "post", {"400", "401", "403", "415", "429", "500"}),
     ("/api/alerts/export", "get", {"401", "429", "500"}),
     ("/api/alerts/import", "post", {"400", "401", "403", "415", "429", "500"}),
