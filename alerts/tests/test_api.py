@@ -91,6 +91,7 @@ def test_a_form_encoded_body_is_refused(api):
 # Each bad input of the issue, and the field its 400 names.
 BAD = {
     "unknown kind": (body(condition={"kind": "price_sideways", "level": 1}), "condition.kind"),
+    "kind not a string": (body(condition={"kind": {"name": "crossing_up"}, "level": 1}), "condition.kind"),
     "missing level": (body(condition={"kind": "crossing_up"}), "condition.level"),
     "non-numeric level": (body(condition={"kind": "crossing_up", "level": "high"}), "condition.level"),
     "zero level": (body(condition={"kind": "price_above", "level": 0}), "condition.level"),
