@@ -228,6 +228,11 @@ FEED_DELAY_SECONDS = read_float("FEED_DELAY_SECONDS", default=5.0, minimum=1.0)
 FEED_PUBLISH_INTERVAL = read_float("FEED_PUBLISH_INTERVAL", default=0.25, minimum=0.0)
 CANDLE_RETENTION_DAYS_1M = read_int("CANDLE_RETENTION_DAYS_1M", default=7, minimum=1)
 
+# --- Alerts ----------------------------------------------------------------------------
+
+# Active alerts one user may have; the next is refused (a 400 saying so).
+ALERTS_PER_USER = read_int("ALERTS_PER_USER", default=1000, minimum=1, maximum=1_000_000)
+
 # --- WebSocket limits (/ws; counted per server process) -------------------------------------
 
 # Browser pages may open /ws from the server's own origin (scheme, host and port) and from these.
