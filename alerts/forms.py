@@ -138,10 +138,10 @@ class AlertForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind = self._chosen_kind()
-        for name, param in kind_params(self.kind).items():
+        self.chosen_kind = self._chosen_kind()
+        for name, param in kind_params(self.chosen_kind).items():
             self.fields[name] = param_field(name, param)
-        if self.kind == ALL_OF:
+        if self.chosen_kind == ALL_OF:
             self.fields["conditions"] = forms.CharField(
                 label=PARAM_LABELS["conditions"],
                 help_text=f"2 to 5 conditions, e.g. {ALL_OF_EXAMPLE}",
@@ -155,7 +155,16 @@ class AlertForm(forms.Form):
 
     @property
     def kind_label(self) -> str:
-        return KIND_LABELS[self.kind]
+        return KIND_LABELS[self.chosen_kind]
+
+    @property
+    def kind_note(self) -> str:
+        """When the chosen kind is evaluated, in words."""
+        if self.chosen_kind in PRICE_KINDS:
+            return "Checked on every price update, against the update before it."
+        if self.chosen_kind in BAR_KINDS:
+            return "Checked when a bar of the timeframe closes, on closed bars only."
+        return "All must hold together; with an indicator among them, checked at bar closes, on the close."
 
     @property
     def frequency_options(self) -> list[tuple[forms.BoundField, str, str]]:
@@ -165,18 +174,18 @@ class AlertForm(forms.Form):
     @property
     def param_fields(self) -> list[forms.BoundField]:
         """The bound fields of the chosen kind's parameters, in the condition's order."""
-        names = ["conditions"] if self.kind == ALL_OF else list(kind_params(self.kind))
+        names = ["conditions"] if self.chosen_kind == ALL_OF else list(kind_params(self.chosen_kind))
         return [self[name] for name in names]
 
     def alert_data(self) -> dict:
         """What the trader typed, in the API's shape (``{"symbol", "condition": {...}, ...}``)."""
         data = self.cleaned_data
-        condition = {"kind": self.kind}
-        for name, param in kind_params(self.kind).items():
+        condition = {"kind": self.chosen_kind}
+        for name, param in kind_params(self.chosen_kind).items():
             value = _typed(data.get(name), param)
             if value is not None:
                 condition[name] = value
-        if self.kind == ALL_OF:
+        if self.chosen_kind == ALL_OF:
             condition["conditions"] = data.get("conditions")
         result = {
             "symbol": data["symbol"].strip().upper(),

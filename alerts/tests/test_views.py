@@ -72,7 +72,7 @@ def test_manager_lists_each_alert_with_its_condition_in_words_status_last_firing
     html = signed_in.get("/alerts").content.decode()
     row = html.split(f'id="alert-{alert.pk}"')[1].split("</tr>")[0]
     assert "ETH" in row and "enters the channel 2900 to 3100" in row
-    assert "Active" in row and "12-07 03:59:58" in row and '<td class="num">1</td>' in row
+    assert "Active" in row and "12-07 03:59:58" in row and '<td class="num col-count">1</td>' in row
 
 
 def test_manager_filters_by_status_coin_and_kind_in_its_table_partial(signed_in, trader):
@@ -196,6 +196,7 @@ def test_another_users_alert_row_partial_is_404(signed_in, other):
 def test_form_has_the_parameter_fields_of_the_kind_in_the_query(signed_in):
     html = signed_in.get("/alerts/new", {"symbol": "ETH", "kind": "entering_channel", "low": "2900"}).content.decode()
     assert 'name="low"' in html and 'name="high"' in html and 'name="level"' not in html
+    assert '<option value="entering_channel" selected>' in html and 'data-kind="entering_channel"' in html
     assert re.search(r'name="low"[^>]*value="2900"|value="2900"[^>]*name="low"', html)
     assert re.search(r'name="symbol"[^>]*value="ETH"|value="ETH"[^>]*name="symbol"', html)
 

@@ -111,6 +111,8 @@
       const shown = firings.filter((f) => (typeof f.time === "number" ? f.time : Date.parse(f.time) / 1000) >= first);
       LC.createSeriesMarkers(line, markersFor(shown, SECONDS[timeframe] || 3600));
       chart.timeScale().fitContent();
+      // Scrolling is off: a resized chart shows the whole period again, not a stretch of empty time.
+      new ResizeObserver(() => chart.timeScale().fitContent()).observe(box);
       state.hidden = true;
       box.dataset.markers = String(shown.length);
     } catch (error) {

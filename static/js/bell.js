@@ -32,9 +32,14 @@
     if (connections > 1) refreshMenu(); // notifications may have come while the socket was down
   });
 
+  document.addEventListener("htmx:wsClose", () => {
+    const box = document.getElementById("bell");
+    if (box) delete box.dataset.live;
+  });
+
   document.addEventListener("htmx:wsBeforeMessage", (event) => {
     const text = event.detail.message;
-    if (typeof text !== "string" || text.indexOf('"notification"') < 0) return;
+    if (typeof text !== "string" || text.indexOf("notification") < 0) return;
     let message;
     try {
       message = JSON.parse(text);
@@ -42,6 +47,9 @@
       return;
     }
     if (message.type === "notification") arrived(message);
+    else if (message.type === "subscribed" && message.channel === "notifications") {
+      document.getElementById("bell").dataset.live = "1"; // following: what fires from now on rings here
+    }
   });
 
   function arrived(notification) {
