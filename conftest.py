@@ -48,3 +48,10 @@ def coins(db):
         coin.change_24h = change
         coin.save(update_fields=["change_24h"])
     return {c.symbol: c for c in Coin.objects.all()}
+
+
+@pytest.fixture(autouse=True)
+def _alert_engine_off(settings):
+    """The feed's market events reach no alert engine unless a test turns it on: the engine's thread
+    would reach the test database from outside the test's transaction."""
+    settings.ALERTS_ENGINE_ENABLED = False

@@ -45,10 +45,14 @@ def notifications_send_on_commit(notifications: list[Notification]) -> None:
 
 
 def _send(messages: list[tuple[object, dict]]) -> None:
-    layer = get_channel_layer()
+    # One event loop for all of them: a loop (and a Redis connection) per message costs ~15 ms each.
+    async_to_sync(_send_all)(get_channel_layer(), messages)
+
+
+async def _send_all(layer, messages: list[tuple[object, dict]]) -> None:
     for user_id, payload in messages:
         try:
-            async_to_sync(layer.group_send)(
+            await layer.group_send(
                 notifications_group(user_id), {"type": "notification.message", "notification": payload}
             )
         except Exception:  # the notification is stored; the bell's next load shows it

@@ -198,7 +198,15 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "candles-prune": {"task": "markets.tasks.candles_prune", "schedule": timedelta(hours=1)},
+    "alerts-expire": {"task": "alerts.tasks.alerts_expire_due", "schedule": timedelta(minutes=1)},
 }
+# The engine's work has a queue of its own, so that its workers keep their alerts in memory.
+CELERY_TASK_ROUTES = {
+    "alerts.tasks.alerts_prices_evaluate": {"queue": "alerts"},
+    "alerts.tasks.alerts_bars_evaluate": {"queue": "alerts"},
+}
+# Whether the feed's market events reach the alert engine (off only in tests that do not exercise it).
+ALERTS_ENGINE_ENABLED = read_bool("ALERTS_ENGINE_ENABLED", default=True)
 CELERY_TIMEZONE = "UTC"
 
 # --- Market data -------------------------------------------------------------------------
@@ -219,6 +227,11 @@ FEED_DELAY_SECONDS = read_float("FEED_DELAY_SECONDS", default=5.0, minimum=1.0)
 # A client gets at most one ticker message per this many seconds, carrying every change.
 FEED_PUBLISH_INTERVAL = read_float("FEED_PUBLISH_INTERVAL", default=0.25, minimum=0.0)
 CANDLE_RETENTION_DAYS_1M = read_int("CANDLE_RETENTION_DAYS_1M", default=7, minimum=1)
+
+# --- Alerts ----------------------------------------------------------------------------
+
+# Active alerts one user may have; the next is refused (a 400 saying so).
+ALERTS_PER_USER = read_int("ALERTS_PER_USER", default=1000, minimum=1, maximum=1_000_000)
 
 # --- WebSocket limits (/ws; counted per server process) -------------------------------------
 
