@@ -1,11 +1,15 @@
 """The /ws consumer: live tickers, forming candles and (signed-in) notifications.
 
-Client messages are JSON objects with an ``action`` of ``subscribe`` or ``unsubscribe``; see
-DESIGN.md. Every frame gets a result or ``{"type": "error", "message": ...}`` and the socket stays
+Client messages are JSON objects with an ``action`` of ``subscribe``, ``unsubscribe`` or ``auth``;
+see DESIGN.md. Every frame gets a result or ``{"type": "error", "message": ...}`` and the socket stays
 open, with two exceptions: a frame over WS_MAX_FRAME_BYTES closes it with 1009 (message too big),
 and a socket that keeps sending faster than WS_MESSAGES_PER_SECOND is closed with 1008 (policy
 violation) once its refused messages owe five seconds' worth (markets/socket_limits.py).
 Connect with ``?format=html`` to receive tickers as HTML fragments that HTMX swaps into a page.
+
+Notifications are for a signed-in user: the session cookie's (pages), or a JWT access token's (API
+clients), sent as ``{"action": "auth", "token": "<access token>"}`` or given as ``?token=`` on the URL.
+A refused token is answered with an error; the socket stays open, as it was, for prices.
 
 While the channel layer is unreachable (Redis down), new sockets are refused (HTTP 403 to the
 handshake; browsers' pages retry). Open sockets stay open and answer every frame, but get no live
@@ -16,12 +20,17 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable
 from urllib.parse import parse_qs
 
 import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken
 
 from alerts.notifications import notifications_group
 from markets.fanout import batch_text, live_fanout
@@ -34,12 +43,16 @@ from scalpaiboard.api import MAX_JSON_DEPTH, json_depth
 logger = logging.getLogger(__name__)
 
 ALL = "*"
-ACTIONS = ("subscribe", "unsubscribe")
+ACTIONS = ("subscribe", "unsubscribe", "auth")
 CHANNELS = ("prices", "candles", "notifications")
 MAX_SYMBOL_LENGTH = Coin._meta.get_field("symbol").max_length
 POLICY_VIOLATION = 1008
 MESSAGE_TOO_BIG = 1009
 TOO_MANY = "too many messages: at most {} a second, refused ones included; this one was ignored"
+SIGN_IN = (
+    'sign in to subscribe to notifications: with the session of a signed-in page, or send {"action": "auth", '
+    '"token": "<JWT access token>"} (or connect with ?token=<JWT access token>) first'
+)
 
 
 class ProtocolError(Exception):
@@ -55,7 +68,8 @@ class MarketConsumer(AsyncWebsocketConsumer):
         self.symbols: set[str] = set()
         self.all_symbols = False
         self.candle_streams: dict[str, set[str]] = {}  # symbol -> timeframes
-        self.notifications = False
+        self.user = None  # the signed-in user: the session's, or the one a JWT names
+        self.notifications_group: str | None = None  # the group joined for notifications
         self.address: str | None = None
         self.admitted = False
         self.handshake_seen = False  # connect() ran: before it, only setting up the channel can fail
@@ -90,7 +104,11 @@ class MarketConsumer(AsyncWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
         self.html = query.get("format", ["json"])[0] == "html"
         self.rate = MessageRate(settings.WS_MESSAGES_PER_SECOND)
+        session_user = self.scope.get("user")
+        self.user = session_user if session_user is not None and session_user.is_authenticated else None
         await self.accept()
+        if "token" in query:
+            await self.carry_out(self.authenticate(query["token"][0]))
 
     async def release(self) -> None:
         """Give back the socket's count and memberships; runs once, when its application ends."""
@@ -102,13 +120,13 @@ class MarketConsumer(AsyncWebsocketConsumer):
         fanout = live_fanout(self.channel_layer)
         fanout.unfollow_prices(self)
         fanout.unfollow_candles(self)
-        if self.notifications:
-            self.notifications = False
-            await self.leave_notifications()
+        if self.notifications_group is not None:
+            group, self.notifications_group = self.notifications_group, None
+            await self.leave_notifications(group)
 
-    async def leave_notifications(self) -> None:
+    async def leave_notifications(self, group: str) -> None:
         try:
-            await self.channel_layer.group_discard(notifications_group(self.scope["user"].pk), self.channel_name)
+            await self.channel_layer.group_discard(group, self.channel_name)
         except Exception:  # the layer's membership expires anyway; do not hide why the socket ended
             logger.warning("Could not leave a notifications group", exc_info=True)
 
@@ -127,7 +145,16 @@ class MarketConsumer(AsyncWebsocketConsumer):
     async def answer(self, text: str | None) -> None:
         """Carry out one message, answering an error for a bad one and for any failure of ours."""
         try:
-            await self.dispatch_action(parse_message(text))
+            message = parse_message(text)
+        except ProtocolError as error:
+            await self.send_error(str(error))
+        else:
+            await self.carry_out(self.dispatch_action(message))
+
+    async def carry_out(self, action: Awaitable[None]) -> None:
+        """Await ``action``, answering an error for a bad request and for any failure of ours."""
+        try:
+            await action
         except ProtocolError as error:
             await self.send_error(str(error))
         except Exception:
@@ -145,6 +172,9 @@ class MarketConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def dispatch_action(self, message: dict) -> None:
+        if message["action"] == "auth":
+            await self.authenticate(message.get("token"))
+            return
         channel = choice(message, "channel", CHANNELS, default="prices")
         subscribe = message["action"] == "subscribe"
         if channel == "prices":
@@ -236,13 +266,32 @@ class MarketConsumer(AsyncWebsocketConsumer):
             fanout.unfollow_candles(self)
 
     async def change_notifications(self, subscribe: bool) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            raise ProtocolError("sign in to subscribe to notifications")
-        change = self.channel_layer.group_add if subscribe else self.channel_layer.group_discard
-        await change(notifications_group(user.pk), self.channel_name)
-        self.notifications = subscribe
+        if self.user is None:
+            raise ProtocolError(SIGN_IN)
+        if subscribe:
+            await self.join_notifications()
+        elif self.notifications_group is not None:
+            await self.channel_layer.group_discard(self.notifications_group, self.channel_name)
+            self.notifications_group = None
         await self.send_json({"type": "subscribed" if subscribe else "unsubscribed", "channel": "notifications"})
+
+    async def join_notifications(self) -> None:
+        """Follow the current user's notifications (only theirs: another user's group is left first)."""
+        group = notifications_group(self.user.pk)
+        if self.notifications_group not in (None, group):
+            await self.channel_layer.group_discard(self.notifications_group, self.channel_name)
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.notifications_group = group
+
+    async def authenticate(self, token) -> None:
+        """Sign the socket in as the user a JWT access token names; a subscription to notifications
+        follows the new user. A refused token leaves the socket as it was."""
+        if not isinstance(token, str) or not token.strip():
+            raise ProtocolError("'token' must be a JWT access token, as POST /api/auth/token/ answers")
+        self.user = await database_sync_to_async(jwt_user)(token.strip())
+        if self.notifications_group is not None:
+            await self.join_notifications()
+        await self.send_json({"type": "authenticated"})
 
     # --- group messages -------------------------------------------------------------------
 
@@ -254,6 +303,17 @@ class MarketConsumer(AsyncWebsocketConsumer):
 
     async def send_json(self, payload: dict) -> None:
         await self.send(text_data=json.dumps(payload))
+
+
+def jwt_user(token: str):
+    """The active user a valid, unexpired JWT access token names; ProtocolError saying why not."""
+    try:
+        return JWTAuthentication().get_user(AccessToken(token))
+    except TokenError as error:
+        raise ProtocolError(f"token refused: {error}; get a new access token from POST /api/auth/token/") from None
+    except AuthenticationFailed as error:  # no such user, or an inactive one
+        detail = error.detail.get("detail", "") if isinstance(error.detail, dict) else error.detail
+        raise ProtocolError(f"token refused: {detail}") from None
 
 
 def parse_message(text: str | None) -> dict:

@@ -2,7 +2,8 @@
 
 The feed is a source of events, not a hub. Per batch of ticks it publishes one ``PriceBatch`` (each
 update's coin, the price before it and after it, the exchange time); after the transaction that stores
-closed bars commits, one ``BarsClosed``. Apps register listeners from their ``AppConfig.ready()``:
+closed bars commits, one ``BarsClosed``; after the cache snapshot names new forming bars, one
+``FormingBars`` (what live charts draw). Apps register listeners from their ``AppConfig.ready()``:
 
     market_events.listen(PriceBatch, on_prices)
 
@@ -56,7 +57,15 @@ class BarsClosed:
     bars: list[ClosedBarRow]
 
 
-MarketEvent = PriceBatch | BarsClosed
+@dataclass(frozen=True, slots=True)
+class FormingBars:
+    """The forming bar of every timeframe of the coins whose bars moved since the last snapshot:
+    ``{symbol: {timeframe: {"time", "open", "high", "low", "close", "volume"}}}``."""
+
+    bars: dict[str, dict[str, dict]]
+
+
+MarketEvent = PriceBatch | BarsClosed | FormingBars
 Listener = Callable[[MarketEvent], Awaitable[None]]
 
 

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import orjson
 
-from markets.feed import CANDLES_GROUP, PAGES_GROUP, PRICES_GROUP
+from markets.live import CANDLES_GROUP, PAGES_GROUP, PRICES_GROUP
 
 logger = logging.getLogger(__name__)
 

@@ -1,11 +1,13 @@
-"""The feed: turns a source's ticks into the latest snapshot, candles and live messages.
+"""The feed: turns a source's ticks into the latest snapshot, candles and market events.
 
-Per batch of ticks it updates the forming bar of every timeframe and publishes one coalesced
-message to the "prices" group (JSON) and one to "prices.html" (HTML fragments for pages).
-Behind it, at most every WRITE_INTERVAL and covering every batch applied meanwhile, it writes
-the coins' 24h figures and the closed bars to the database in bulk, then stores the snapshot in
-the cache and publishes the forming bars of the coins that moved to the "candles" group. It runs alone
-as ``manage.py run_feed`` or inside the server (embedded mode).
+Per batch of ticks it updates the forming bar of every timeframe and announces the batch's price
+updates (``PriceBatch``). Behind it, at most every WRITE_INTERVAL and covering every batch applied
+meanwhile, it writes the coins' 24h figures and the closed bars to the database in bulk and
+announces those bars once committed (``BarsClosed``), then stores the snapshot in the cache and
+announces the forming bars of the coins that moved (``FormingBars``). Who needs them listens
+(markets/events.py): the /ws fan-out (markets/live.py), the alert engine. The feed publishes to no
+channel group and renders no HTML. It runs alone as ``manage.py run_feed`` or inside the server
+(embedded mode).
 
 A source that streams its own 1m bars (Binance) drives the candles with them instead of the
 ticks; after each of its reconnects (a Resync) the feed back-fills the bars it missed from the
@@ -20,28 +22,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections import deque
 
-import orjson
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections
 
 from markets import snapshot
 from markets.candles import TIME, Bar, CandleAggregator, ClosedBar, MinuteAggregator, bars_rollup
+from markets.events import BarsClosed, ClosedBarRow, FormingBars, MarketEvent, PriceBatch, market_events
 from markets.selectors import coin_profiles, recent_1m
 from markets.services import coins_sync, history_extend, market_flush
 from markets.source_switch import market_data_switch
 from markets.sources.base import BarUpdate, Listing, MarketSource, Resync, Tick
-from markets.templatetags.market_format import ticker_fragment
 from markets.timeframes import TIMEFRAME_SECONDS, bucket_start
 
 logger = logging.getLogger(__name__)
 
-PRICES_GROUP = "prices"  # tickers as JSON, for API clients
-PAGES_GROUP = "prices.html"  # the same tickers as HTML fragments, for pages (a smaller message each)
-CANDLES_GROUP = "candles"  # the forming bars of every timeframe of the coins that moved
 MAX_UNSAVED_BARS = 100_000  # a day of closed bars for about 150 coins, kept through a database outage
 UNIVERSE_REFRESH_SECONDS = 300.0  # how often a listing source's coins are re-read
 # The database and the snapshot follow the published prices at most this far behind: what
@@ -51,6 +48,8 @@ WRITE_INTERVAL = 0.5
 # exchange has surely finished the minute that just closed before asking for it.
 RESYNC_SETTLE_SECONDS = 2.0
 DAY = 86400
+# Events waiting for slow listeners beyond this many are worth a warning (listeners must be quick).
+EVENTS_BACKLOG_WARNING = 1000
 
 
 class Feed:
@@ -60,14 +59,11 @@ class Feed:
         self,
         *,
         source: MarketSource,
-        publish_interval: float = 0.25,
         clock=time.time,
         top_n: int | None = None,
         universe_interval: float = UNIVERSE_REFRESH_SECONDS,
     ):
         self.source = source
-        self.layer = get_channel_layer()
-        self.publish_interval = publish_interval
         self.clock = clock
         self.top_n = settings.MARKET_TOP_N if top_n is None else top_n
         self.universe_interval = universe_interval
@@ -77,8 +73,6 @@ class Feed:
         self.bars_from_ticks = not getattr(source, "streams_bars", False)
         self.aggregator = CandleAggregator() if self.bars_from_ticks else MinuteAggregator()
         self.tickers: dict[str, dict] = {}
-        self.pending: dict[str, dict] = {}  # tickers changed since the last publish
-        self.previous_prices: dict[str, float] = {}
         self.supply: dict[str, float | None] = {}
         self.unsaved: list[tuple[str, str, dict]] = []  # closed bars not stored yet
         # What the batches applied since the last write: tickers, symbols whose bars moved, newest time.
@@ -91,9 +85,9 @@ class Feed:
         self.write_interval = WRITE_INTERVAL
         self.last_write = 0.0
         self.closes_checked = 0  # the exchange second the forming bars were last checked for closing
-        self.last_publish = 0.0
-        self.unpublished = 0  # messages the channel layer refused since it last took one
-        self.publish_task: asyncio.Task | None = None
+        # Events to announce, in order, by one task at a time (apply is synchronous; listeners are not).
+        self.outbox: deque[MarketEvent] = deque()
+        self.announcer: asyncio.Task | None = None
 
     async def run_forever(self) -> None:
         # Before the first await: the request that starts an embedded feed already finds it starting.
@@ -106,8 +100,9 @@ class Feed:
                     continue  # the coin universe changed: start again at once with the new coins
                 logger.warning("Market source %s ended its stream; restarting", self.source.name)
             except asyncio.CancelledError:
-                if self.writer is not None:
-                    self.writer.cancel()
+                for task in (self.writer, self.announcer):
+                    if task is not None:
+                        task.cancel()
                 raise
             except Exception:
                 logger.exception("Market feed stopped; restarting in %.0f s", delay)
@@ -198,9 +193,10 @@ class Feed:
                     self.aggregator.resume(symbol, timeframe, Bar(int(rolled[0]), *map(float, rolled[1:])))
 
     async def handle(self, events: list[Tick | BarUpdate | Resync]) -> None:
-        """Apply a batch and write it before returning."""
+        """Apply a batch, write it and announce it before returning."""
         await self.absorb(events)
         await self.flush()
+        await self.announced()
 
     async def take(self, events: list[Tick | BarUpdate | Resync]) -> None:
         """Apply a batch from the stream; its writes happen in the background, together with those
@@ -208,7 +204,7 @@ class Feed:
         await self.absorb(events)
         if self.writer is None or self.writer.done():
             self.writer = asyncio.create_task(self.flush(paced=True))
-        await asyncio.sleep(0)  # the publication and the writer run between two batches
+        await asyncio.sleep(0)  # the announcements and the writer run between two batches
 
     async def absorb(self, events: list[Tick | BarUpdate | Resync]) -> None:
         """Apply a batch in order; where a Resync marks a reconnect, write and back-fill first."""
@@ -222,13 +218,15 @@ class Feed:
         self.apply(events[start:])
 
     def apply(self, events: list[Tick | BarUpdate]) -> None:
-        """Apply updates in memory: the tickers (published at once) and the forming and closed bars."""
+        """Apply updates in memory: the tickers (announced at once) and the forming and closed bars."""
         if not events:
             return
         closed: list[ClosedBar] = []
+        prices = PriceBatch([], [], [], [], {})
         for event in events:
             if isinstance(event, Tick):
-                self.dirty_tickers[event.symbol] = self.ticker_update(event)
+                prices_add(prices, event, self.tickers.get(event.symbol))
+                self.dirty_tickers[event.symbol] = prices.tickers[event.symbol] = self.ticker_update(event)
                 if self.bars_from_ticks:
                     closed += self.aggregator.add(event.symbol, event.price, event.qty, event.ts / 1000)
                     self.dirty_bars.add(event.symbol)
@@ -243,8 +241,25 @@ class Feed:
             closed += self.aggregator.close_due(ts / 1000)
         self.unsaved += [(c.symbol, c.timeframe, c.bar.as_dict()) for c in closed]
         self.applied += 1
-        if self.pending:
-            self.schedule_publish()
+        if prices.symbols:
+            self.announce(prices)
+
+    def announce(self, event: MarketEvent) -> None:
+        """Queue ``event`` for the listeners; one task announces the queue in order, without holding up the feed."""
+        self.outbox.append(event)
+        if len(self.outbox) == EVENTS_BACKLOG_WARNING:
+            logger.warning("Market event listeners are %d events behind the feed", len(self.outbox))
+        if self.announcer is None or self.announcer.done():
+            self.announcer = asyncio.get_running_loop().create_task(self.announce_queued(), name="market-events")
+
+    async def announce_queued(self) -> None:
+        while self.outbox:
+            await market_events.publish(self.outbox.popleft())
+
+    async def announced(self) -> None:
+        """Wait until every event queued so far has reached its listeners."""
+        while self.announcer is not None and not self.announcer.done():
+            await asyncio.shield(self.announcer)
 
     async def flush(self, *, paced: bool = False) -> None:
         """Write everything applied and not written yet (``paced``: one write per ``write_interval``
@@ -259,7 +274,7 @@ class Feed:
                     self.failed = self.applied
 
     async def write(self) -> bool:
-        """Store the coins' figures and the closed bars, then the snapshot, then publish the bars."""
+        """Store the coins' figures and the closed bars, then the snapshot, then announce the forming bars."""
         tickers, bar_symbols, ts = self.dirty_tickers, self.dirty_bars, self.dirty_ts
         self.dirty_tickers, self.dirty_bars = {}, set()
         # Every coin in the snapshot carries its forming bars: a coin whose bars moved has its ticker rewritten.
@@ -279,13 +294,14 @@ class Feed:
             await sync_to_async(snapshot.snapshot_store, thread_sensitive=False)(
                 tickers={s: self.tickers[s] for s in snapshot_symbols}, bars=bars, version=ts, ts=ts
             )
-            await self.publish_candles({s: bars[s] for s in bar_symbols})
+            if bar_symbols:
+                self.announce(FormingBars({s: bars[s] for s in bar_symbols}))
         except Exception:
             logger.exception("Market feed could not update the cache snapshot")
         return True
 
     def ticker_update(self, tick: Tick) -> dict:
-        """Record a tick as the coin's latest ticker, to be published with the next message."""
+        """Record a tick as the coin's latest ticker."""
         ticker = {
             "symbol": tick.symbol,
             "price": tick.price,
@@ -296,7 +312,7 @@ class Feed:
             "market_cap": tick.price * self.supply[tick.symbol] if self.supply.get(tick.symbol) else None,
             "ts": tick.ts,
         }
-        self.tickers[tick.symbol] = self.pending[tick.symbol] = ticker
+        self.tickers[tick.symbol] = ticker
         return ticker
 
     async def resync(self, marker: Resync) -> None:
@@ -333,66 +349,14 @@ class Feed:
             self.unsaved = (closed + self.unsaved)[-MAX_UNSAVED_BARS:]
             await sync_to_async(close_old_connections)()
             return False
+        if closed:
+            self.announce(BarsClosed([ClosedBarRow(symbol, timeframe, **bar) for symbol, timeframe, bar in closed]))
         return True
 
-    def schedule_publish(self) -> None:
-        """Publish now, or at the end of the current interval if a message went out just before."""
-        if self.publish_task is not None and not self.publish_task.done():
-            return
-        delay = self.last_publish + self.publish_interval - time.monotonic()
-        self.publish_task = asyncio.ensure_future(self.publish_prices(max(0.0, delay)))
 
-    async def publish_prices(self, delay: float) -> None:
-        if delay:
-            await asyncio.sleep(delay)
-        pending, self.pending = self.pending, {}
-        self.last_publish = time.monotonic()
-        if pending:
-            # API clients' JSON first: pages' HTML takes longer to build and is not in its way.
-            for group, message in self.prices_messages(pending):
-                await self.publish(group, message)
-
-    def prices_messages(self, tickers: dict[str, dict]) -> Iterator[tuple[str, dict]]:
-        """One message per group, JSON fragments (API clients) first, then HTML fragments (pages).
-        Separate groups, so that no consumer decodes the half it never sends."""
-        symbols = list(tickers)
-        json_parts = [orjson.dumps(_public(ticker)).decode() for ticker in tickers.values()]
-        yield PRICES_GROUP, {"type": "prices.batch", "symbols": symbols, "json": json_parts}
-        html_parts = []
-        for symbol, ticker in tickers.items():
-            previous = self.previous_prices.get(symbol, ticker["price"])
-            self.previous_prices[symbol] = ticker["price"]
-            direction = "up" if ticker["price"] > previous else "down" if ticker["price"] < previous else ""
-            html_parts.append(ticker_fragment(ticker, direction))
-        yield PAGES_GROUP, {"type": "prices.batch", "symbols": symbols, "html": html_parts}
-
-    async def publish_candles(self, bars: dict[str, dict]) -> None:
-        """One message for every coin whose bars moved (each server process picks its sockets' streams)."""
-        if bars:
-            await self.publish(CANDLES_GROUP, {"type": "candles.update", "bars": bars})
-
-    async def publish(self, group: str, message: dict) -> None:
-        """Send ``message`` to ``group``. A channel layer that fails (Redis unreachable) does not stop the
-        feed, which goes on writing the database; it is logged when it starts failing and when it works again."""
-        try:
-            await self.layer.group_send(group, message)
-        except Exception:
-            self.unpublished += 1
-            if self.unpublished == 1:
-                logger.exception("Market feed cannot publish to the channel layer; it keeps storing the market data")
-            return
-        if self.unpublished:
-            logger.warning("Market feed publishes again; %d messages could not be sent meanwhile", self.unpublished)
-            self.unpublished = 0
-
-
-def _public(ticker: dict) -> dict:
-    """The ticker message of the WebSocket contract, its fields in its order."""
-    return {
-        "type": "ticker",
-        "symbol": ticker["symbol"],
-        "price": ticker["price"],
-        "change24h": ticker["change24h"],
-        "volume24h": ticker["volume24h"],
-        "ts": ticker["ts"],
-    }
+def prices_add(batch: PriceBatch, tick: Tick, latest: dict | None) -> None:
+    """Add ``tick`` to ``batch`` against the coin's price before it (its own price for its first tick)."""
+    batch.symbols.append(tick.symbol)
+    batch.previous.append(tick.price if latest is None else latest["price"])
+    batch.prices.append(tick.price)
+    batch.ts.append(tick.ts)

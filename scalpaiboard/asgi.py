@@ -36,7 +36,7 @@ class EmbeddedFeed:
             from markets.feed import Feed
             from markets.sources import market_source
 
-            feed = Feed(source=market_source(), publish_interval=settings.FEED_PUBLISH_INTERVAL)
+            feed = Feed(source=market_source())
             self.task = asyncio.get_running_loop().create_task(feed.run_forever(), name="market-feed")
             logger.info("Market feed started inside the server (embedded mode)")
 

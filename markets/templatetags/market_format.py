@@ -1,4 +1,4 @@
-"""Number formats for market pages, shared by the templates and the feed's live fragments."""
+"""Number formats for market pages, shared by the templates and the live fragments pages get over /ws."""
 
 import math
 from datetime import UTC, datetime
@@ -47,9 +47,9 @@ def sign_class(value: float | None) -> str:
 
 
 def ticker_fragment(ticker: dict, direction: str) -> str:
-    """A coin's live figures as HTMX out-of-band swaps: what the feed sends pages on each change.
+    """A coin's live figures as HTMX out-of-band swaps: what pages are sent on each change (markets/live.py).
 
-    Plain formatting, not a template: the feed renders one per changed coin, thousands a second
+    Plain formatting, not a template: one is rendered per changed coin, thousands a second
     with a large universe, and a template costs six times as much.
     """
     s, change_24h = _escaped(ticker["symbol"]), ticker["change24h"]

@@ -47,7 +47,7 @@ def imitation(**options) -> BinanceImitation:
 
 def binance_feed(binance: BinanceImitation, options: StreamOptions = FAST, **kwargs) -> Feed:
     source = BinanceSource(rest_url=binance.rest_url, ws_url=binance.ws_url, stream_options=options, workers=4)
-    feed = Feed(source=source, publish_interval=0.1, top_n=3, **kwargs)
+    feed = Feed(source=source, top_n=3, **kwargs)
     feed.resync_settle = 0.0  # the imitation's klines are final the moment a minute ends
     # A bar whose final kline is late closes GRACE exchange seconds after its end: 10 s, a sixth of a
     # wall second at the imitation's speed, which a busy machine can miss (the provisional bar is then
@@ -148,7 +148,9 @@ async def test_after_a_stall_the_candles_have_no_gap_and_no_duplicate():
     binance = imitation()
     with imitation_running(binance):
         async with running(binance_feed(binance)):
-            await asyncio.sleep(3)
+            # Streaming (back-filling first can take seconds on a busy machine), then a while live.
+            await wait_until(lambda: snapshot.ticker_get("BTC") is not None, timeout=30)
+            await asyncio.sleep(2)
             binance.stall_connections()  # silent but open: only the watchdog notices
             await asyncio.sleep(6)
             stopped_at = time.time()

@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from alerts.notifications import notifications_group
-from markets.feed import CANDLES_GROUP, Feed
+from markets.live import CANDLES_GROUP, prices_messages
 from scalpaiboard.routing import application
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -47,7 +47,7 @@ async def subscribe(communicator, **message) -> dict:
 
 async def broadcast(*tickers: dict) -> None:
     """Publish a batch the way the feed does."""
-    for group, message in Feed(source=None).prices_messages({t["symbol"]: t for t in tickers}):
+    for group, message in prices_messages({t["symbol"]: t for t in tickers}, {}):
         await get_channel_layer().group_send(group, message)
 
 

@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 
 from markets import snapshot
 from markets.feed import Feed
+from markets.live import live_publisher
 from markets.models import Coin
 from markets.selectors import feed_status
 from markets.services import market_flush
@@ -204,15 +205,16 @@ async def test_a_ws_handshake_is_refused_without_the_channel_layer(coins, take_r
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_feed_writes_the_database_and_logs_one_publishing_failure(coins, take_redis_down, caplog):
+async def test_the_feed_writes_the_database_and_logs_one_publishing_failure(coins, take_redis_down, caplog, settings):
     take_redis_down()
-    feed = Feed(source=None, publish_interval=0)
+    settings.FEED_PUBLISH_INTERVAL = 0
+    feed = Feed(source=None)
     feed.supply = {}
     with caplog.at_level(logging.WARNING):
         for second, price in enumerate([91000.0, 92000.0, 93000.0], start=1):
             ts = (NOW + second) * 1000
             await feed.handle([Tick("BTC", price, 1.0, ts, 1.0, 1e9, price, price)])
-            await asyncio_settle(feed)
+            await asyncio_settle()
     btc = await Coin.objects.aget(symbol="BTC")
     await sync_to_async(connections.close_all)()  # the feed's writes ran in a thread of their own
     assert btc.price == 93000.0
@@ -220,7 +222,8 @@ async def test_the_feed_writes_the_database_and_logs_one_publishing_failure(coin
     assert "could not store" not in caplog.text and "could not update the cache snapshot" not in caplog.text
 
 
-async def asyncio_settle(feed: Feed) -> None:
-    """Let the feed's publication task run."""
-    if feed.publish_task is not None:
-        await feed.publish_task
+async def asyncio_settle() -> None:
+    """Let the /ws publication of the feed's prices run."""
+    task = live_publisher().task
+    if task is not None:
+        await task

@@ -9,7 +9,7 @@ import pytest
 from channels.layers import get_channel_layer
 
 from markets.fanout import LiveFanout, batch_text
-from markets.feed import CANDLES_GROUP, PAGES_GROUP, PRICES_GROUP
+from markets.live import CANDLES_GROUP, PAGES_GROUP, PRICES_GROUP
 
 
 class Follower:

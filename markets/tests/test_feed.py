@@ -20,6 +20,7 @@ from conftest import TEST_PROFILES
 from markets import snapshot
 from markets.candles import TIME, bars_rollup
 from markets.feed import Feed
+from markets.live import prices_messages
 from markets.models import Candle, Coin
 from markets.services import candles_array, coins_seed
 from markets.sources.base import BarUpdate, MarketSource, Resync, Tick
@@ -174,9 +175,10 @@ async def test_pages_group_gets_each_ticker_as_an_html_fragment(coins, listen):
     assert all('hx-swap-oob="true"' in fragment for fragment in html)
 
 
-async def test_prices_fragment_marks_the_direction_of_the_move(coins, listen):
+async def test_prices_fragment_marks_the_direction_of_the_move(coins, listen, settings):
     receive = await listen("prices.html")
-    feed = Feed(source=None, publish_interval=0)
+    settings.FEED_PUBLISH_INTERVAL = 0
+    feed = Feed(source=None)
     await feed.handle([tick("BTC", 90000.0, 30), tick("ETH", 3000.0, 30)])
     await receive()
 
@@ -253,9 +255,10 @@ async def test_batch_crossing_an_hour_stores_every_timeframe_that_closed(coins):
     assert rows == sorted(["1m", "5m", "15m", "1h"])
 
 
-async def test_batches_inside_the_publish_interval_are_coalesced_into_one_message(coins, listen):
+async def test_batches_inside_the_publish_interval_are_coalesced_into_one_message(coins, listen, settings):
     receive = await listen("prices")
-    feed = Feed(source=None, publish_interval=0.5)
+    settings.FEED_PUBLISH_INTERVAL = 0.5
+    feed = Feed(source=None)
     await feed.handle([tick("BTC", 100.0, 1), tick("ETH", 10.0, 1)])
     first = await receive()
 
@@ -269,9 +272,10 @@ async def test_batches_inside_the_publish_interval_are_coalesced_into_one_messag
     assert await nothing_more(receive)
 
 
-async def test_coalesced_message_waits_for_the_end_of_the_interval(coins, listen):
+async def test_coalesced_message_waits_for_the_end_of_the_interval(coins, listen, settings):
     receive = await listen("prices")
-    feed = Feed(source=None, publish_interval=0.6)
+    settings.FEED_PUBLISH_INTERVAL = 0.6
+    feed = Feed(source=None)
     await feed.handle([tick("BTC", 100.0, 1)])
     await receive()
 
@@ -282,7 +286,7 @@ async def test_coalesced_message_waits_for_the_end_of_the_interval(coins, listen
 
 
 async def test_failed_database_write_is_logged_and_the_next_batch_still_goes_through(
-    coins, listen, monkeypatch, caplog
+    coins, listen, monkeypatch, caplog, settings
 ):
     receive = await listen("prices")
     real_flush = markets.feed.market_flush
@@ -295,7 +299,8 @@ async def test_failed_database_write_is_logged_and_the_next_batch_still_goes_thr
         real_flush(**kwargs)
 
     monkeypatch.setattr(markets.feed, "market_flush", flaky_flush)
-    feed = Feed(source=None, publish_interval=0)
+    settings.FEED_PUBLISH_INTERVAL = 0
+    feed = Feed(source=None)
 
     with caplog.at_level(logging.ERROR, logger="markets.feed"):
         await feed.handle([tick("BTC", 100.0, 1)])
@@ -311,7 +316,7 @@ async def test_failed_database_write_is_logged_and_the_next_batch_still_goes_thr
     assert len(calls) == 2
 
 
-async def test_bars_that_closed_while_the_database_was_down_are_stored_later(coins, monkeypatch):
+async def test_bars_that_closed_while_the_database_was_down_are_stored_later(coins, monkeypatch, settings):
     real_flush = markets.feed.market_flush
     down = True
 
@@ -321,7 +326,8 @@ async def test_bars_that_closed_while_the_database_was_down_are_stored_later(coi
         real_flush(**kwargs)
 
     monkeypatch.setattr(markets.feed, "market_flush", flush)
-    feed = Feed(source=None, publish_interval=0)
+    settings.FEED_PUBLISH_INTERVAL = 0
+    feed = Feed(source=None)
     await feed.handle([tick("BTC", 100.0, 1)])
     await feed.handle([tick("BTC", 101.0, 61)])  # closes the first minute: the write fails
 
@@ -335,11 +341,10 @@ async def test_bars_that_closed_while_the_database_was_down_are_stored_later(coi
 
 
 def test_prices_fragment_formats_each_figure_for_the_page(coins):
-    feed = Feed(source=None)
     ticker = {"symbol": "BTC", "price": 97000.5, "change24h": -1.234, "volume24h": 1.2e9, "high24h": 98000.0}
     ticker |= {"low24h": 0.0000095, "market_cap": None, "ts": 1}
 
-    (html,) = dict(feed.prices_messages({"BTC": ticker}))["prices.html"]["html"]
+    (html,) = dict(prices_messages({"BTC": ticker}, {"BTC": 97000.5}))["prices.html"]["html"]
 
     assert html == (
         '<span id="p-BTC" class="num price " hx-swap-oob="true">97,000.50</span>'
@@ -354,7 +359,7 @@ def test_prices_fragment_formats_each_figure_for_the_page(coins):
 # --- Writing behind the stream -----------------------------------------------------------------
 
 
-async def test_a_ticker_is_published_while_the_database_write_is_still_running(coins, listen, monkeypatch):
+async def test_a_ticker_is_published_while_the_database_write_is_still_running(coins, listen, monkeypatch, settings):
     receive = await listen("prices")
     release = threading.Event()
     real_flush = markets.feed.market_flush
@@ -364,7 +369,8 @@ async def test_a_ticker_is_published_while_the_database_write_is_still_running(c
         real_flush(**kwargs)
 
     monkeypatch.setattr(markets.feed, "market_flush", slow_flush)
-    feed = Feed(source=None, publish_interval=0)
+    settings.FEED_PUBLISH_INTERVAL = 0
+    feed = Feed(source=None)
 
     await feed.take([tick("BTC", 100.0, 1)])
 

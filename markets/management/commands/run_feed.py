@@ -1,4 +1,4 @@
-"""Run the market feed as its own process (full stack): source -> snapshot, candles, /ws groups."""
+"""Run the market feed as its own process (full stack): source -> snapshot, candles, market events (/ws groups)."""
 
 import asyncio
 import logging
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         asyncio.run(self.serve())
 
     async def serve(self) -> None:
-        feed = Feed(source=market_source(), publish_interval=settings.FEED_PUBLISH_INTERVAL)
+        feed = Feed(source=market_source())
         task = asyncio.create_task(feed.run_forever())
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
