@@ -436,3 +436,37 @@ def test_the_coin_chart_offers_a_price_alert_to_a_signed_in_trader(signed_in):
 def test_a_visitor_gets_no_price_alert_form(client, coins):
     html = client.get("/coins/BTC").content.decode()
     assert 'id="price-alert"' not in html and "to set an alert by clicking a price on the chart." in html
+
+
+# --- the backtest preview -------------------------------------------------------------------------
+
+
+def minute_closes(closes: list[float]):
+    """1m bars with these closes, the last one closed a minute ago."""
+    import numpy as np
+
+    from markets.candles import CLOSE, HIGH, LOW, OPEN, TIME, VOLUME
+
+    end = int(datetime.now(UTC).timestamp()) // 60 * 60 - 60
+    bars = np.zeros((len(closes), 6))
+    bars[:, TIME] = end - 60 * np.arange(len(closes) - 1, -1, -1)
+    bars[:, OPEN] = bars[:, HIGH] = bars[:, LOW] = bars[:, CLOSE] = closes
+    bars[:, VOLUME] = 1.0
+    return bars
+
+
+def test_preview_tells_how_often_the_alert_would_have_fired_and_where(signed_in):
+    from markets.tests.analysis_data import bars_store
+
+    bars_store("BTC", "1m", minute_closes([100, 102, 98, 103, 99]))  # crosses up 101 twice
+    html = signed_in.post("/alerts/preview", form_data(level="101")).content.decode()
+    assert "Would have fired 2 times in 30 days" in html and "replayed on 1m closes" in html
+    chart = re.search(r'<div class="mini-chart"[^>]*>', html).group(0)
+    assert 'data-candles-url="/api/coins/BTC/candles"' in chart and chart.count("&quot;time&quot;") == 2
+    assert not Alert.objects.exists()  # a preview saves nothing
+
+
+def test_preview_of_an_incomplete_alert_says_what_is_missing(signed_in):
+    html = signed_in.post("/alerts/preview", form_data(level="")).content.decode()
+    assert "The preview needs a complete alert" in html
+    assert "<strong>Level</strong>: This parameter is required." in html
