@@ -135,17 +135,33 @@ CHART_RANGE = """() => {
 }"""
 
 
-def test_a_click_on_the_coin_chart_sets_a_crossing_alert_at_that_price(trader, page):  # noqa: F811
+# The price at a height of the coin chart.
+PRICE_AT = """(y) => document.querySelector("#chart").scalpaiboardChart.candles.coordinateToPrice(y)"""
+
+
+def test_a_click_on_the_coin_chart_then_a_drag_of_its_line_sets_a_crossing_alert(trader, page):  # noqa: F811
     log_in(page)
     page.goto(page.base + "/coins/BTC")
     page.wait_for_function("() => Number(document.querySelector('#chart').dataset.loaded) > 100")
     box = page.locator("#chart").bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 3)
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 3
+    page.mouse.click(x, y)
     page.wait_for_selector("#price-alert:not([hidden])")
-    level = float(page.input_value("#price-alert input[name=level]"))
+    clicked = float(page.input_value("#price-alert input[name=level]"))
     low, high = page.evaluate(CHART_RANGE)
-    assert low * 0.9 < level < high * 1.1, (low, level, high)  # a price from the chart's own scale
+    assert low * 0.9 < clicked < high * 1.1, (low, clicked, high)  # a price from the chart's own scale
+
+    page.mouse.move(x - 100, y)  # grab the dashed line and drag it 60 px down
+    page.mouse.down()
+    page.mouse.move(x - 100, y + 30)
+    page.mouse.move(x - 100, y + 60)
+    page.mouse.up()
+    dragged = float(page.input_value("#price-alert input[name=level]"))
+    expected = page.evaluate(PRICE_AT, y + 60 - box["y"])
+    assert dragged < clicked and abs(dragged - expected) <= abs(clicked - expected) * 0.05, (clicked, dragged, expected)
+    assert page.is_visible("#price-alert")  # the drag's end placed no new line
+
     page.click("#price-alert button[type=submit]")
     page.wait_for_selector("#price-alert-result >> text=Alert set: BTC crosses")
     alert = in_thread(alert_of, "trader")
-    assert alert["condition"] == {"kind": "crossing", "level": level} and alert["symbol"] == "BTC"
+    assert alert["condition"] == {"kind": "crossing", "level": dragged} and alert["symbol"] == "BTC"

@@ -1,11 +1,13 @@
 // The coin page's price alert: a click on the chart picks a price, a dashed line marks it and a small
-// form asks to confirm (the level can be edited there); confirming creates a crossing alert through
-// the alert form's view (HTMX), and the line stays, solid, while the page is open.
+// form asks to confirm; the line can be dragged to another price (or the level typed) before that.
+// Confirming creates a crossing alert through the alert form's view (HTMX), and the line stays,
+// solid, while the page is open.
 (function () {
   "use strict";
 
   const PENDING = "#f0b90b";
   const SET = "#16c784";
+  const GRAB_PX = 6; // how near the line a press grabs it
 
   // The decimals the page's price format gives a price of this size (market_format.price).
   function rounded(price) {
@@ -34,18 +36,56 @@
       line = null;
     }
 
+    function place(price, y) {
+      level.value = rounded(price);
+      form.style.top = `${Math.max(0, Math.min(y, box.clientHeight - 60))}px`;
+      drawLine(price, PENDING, "alert?");
+    }
+
+    let dragged = false; // the click that ends a drag places nothing
     chart.subscribeClick((param) => {
+      if (dragged) {
+        dragged = false;
+        return;
+      }
       if (!param.point) return;
       const price = candles.coordinateToPrice(param.point.y);
       if (!(price > 0)) return;
       delete form.dataset.created;
-      level.value = rounded(price);
       result.textContent = "";
       form.hidden = false;
-      form.style.top = `${Math.max(0, Math.min(param.point.y, box.clientHeight - 60))}px`;
-      drawLine(price, PENDING, "alert?");
+      place(price, param.point.y);
       level.focus();
     });
+
+    // Dragging the pending line: the chart stops panning while the line moves with the pointer.
+    const yOf = (event) => event.clientY - box.getBoundingClientRect().top;
+    const onLine = (y) => !form.hidden && !form.dataset.created && line && Math.abs(candles.priceToCoordinate(line.options().price) - y) <= GRAB_PX;
+    let dragging = false;
+    box.addEventListener("pointerdown", (event) => {
+      if (!onLine(yOf(event))) return;
+      dragging = true;
+      chart.applyOptions({ handleScroll: false, handleScale: false });
+      box.setPointerCapture(event.pointerId);
+    }, true);
+    box.addEventListener("pointermove", (event) => {
+      const y = yOf(event);
+      if (!dragging) {
+        box.classList.toggle("grab-line", !!onLine(y));
+        return;
+      }
+      const price = candles.coordinateToPrice(y);
+      if (price > 0) place(price, y);
+      dragged = true;
+    });
+    const drop = () => {
+      if (!dragging) return;
+      dragging = false;
+      chart.applyOptions({ handleScroll: true, handleScale: true });
+      setTimeout(() => (dragged = false), 0); // after the chart's click, if it sends one
+    };
+    box.addEventListener("pointerup", drop);
+    box.addEventListener("pointercancel", drop);
 
     level.addEventListener("input", () => {
       const price = parseFloat(level.value);
