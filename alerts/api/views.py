@@ -84,8 +84,18 @@ def flat_errors(errors, path: str = "") -> dict[str, list[str]]:
     return flat
 
 
+class BodyFirst:
+    """A body that cannot be read is a 400 before anything else is looked at (the alert, its owner):
+    DRF would parse it only when the view reads it, after a 404, or never (pause)."""
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method in ("POST", "PUT", "PATCH"):
+            request.data  # noqa: B018 (parses, raising ParseError)
+
+
 # One alert's or the collection's action: the list's filters and pages do not apply to it.
-one = {"filter_backends": [], "pagination_class": None}
+NOT_A_LIST = {"filter_backends": [], "pagination_class": None}
 ALERT_404 = OpenApiResponse(description="No alert of yours has this id (another user's alert is not yours).")
 PAUSE = "Pause the alert (an active or auto-paused one); the answer is the alert."
 RESUME = (
@@ -121,7 +131,7 @@ RESUME_400 = OpenApiResponse(description="Its expiry has passed, or it would be 
     ),
     destroy=extend_schema(summary="Delete an alert and its history", responses={204: None, 404: ALERT_404}),
 )
-class AlertViewSet(viewsets.GenericViewSet):
+class AlertViewSet(BodyFirst, viewsets.GenericViewSet):
     """Your alerts: conditions on a coin, evaluated on every price update and bar close."""
 
     queryset = Alert.objects.none()  # for the schema; requests read alerts_list
@@ -169,7 +179,7 @@ class AlertViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(AlertEventSerializer(page, many=True).data)
 
     @extend_schema(summary="Pause an alert", description=PAUSE, request=None, responses={200: AlertSerializer})
-    @action(detail=True, methods=["post"], **one)
+    @action(detail=True, methods=["post"], **NOT_A_LIST)
     def pause(self, request: Request, id: int) -> Response:
         alert = self.get_object()
         alerts_pause(user=request.user, ids=[alert.pk])
@@ -179,7 +189,7 @@ class AlertViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Resume an alert", description=RESUME, request=None, responses={200: AlertSerializer, 400: RESUME_400}
     )
-    @action(detail=True, methods=["post"], **one)
+    @action(detail=True, methods=["post"], **NOT_A_LIST)
     def resume(self, request: Request, id: int) -> Response:
         alert = self.get_object()
         if not alerts_resume(user=request.user, ids=[alert.pk]) and alert.status == Alert.Status.EXPIRED:
@@ -197,7 +207,7 @@ class AlertViewSet(viewsets.GenericViewSet):
         request=BulkSerializer,
         responses={200: BulkResultSerializer},
     )
-    @action(detail=False, methods=["post"], **one)
+    @action(detail=False, methods=["post"], **NOT_A_LIST)
     def bulk(self, request: Request) -> Response:
         query = body(BulkSerializer, request.data)
         change = {"pause": alerts_pause, "resume": alerts_resume, "delete": alerts_delete}[query["action"]]
@@ -210,7 +220,7 @@ class AlertViewSet(viewsets.GenericViewSet):
         responses={200: BacktestResultSerializer},
         examples=[*EXAMPLES, BACKTEST_EXAMPLE],
     )
-    @action(detail=False, methods=["post"], **one)
+    @action(detail=False, methods=["post"], **NOT_A_LIST)
     def backtest(self, request: Request) -> Response:
         return Response(alert_backtest(**backtest_clean(data=request.data)))
 
@@ -219,7 +229,7 @@ class AlertViewSet(viewsets.GenericViewSet):
         description="Every alert of yours in the shape POST /api/alerts and POST /api/alerts/import take.",
         responses={200: ExportSerializer},
     )
-    @action(detail=False, **one)
+    @action(detail=False, **NOT_A_LIST)
     def export(self, request: Request) -> Response:
         return Response({"alerts": alerts_export(user=request.user)})
 
@@ -230,12 +240,16 @@ class AlertViewSet(viewsets.GenericViewSet):
         request=ImportSerializer,
         responses={201: ImportResultSerializer},
     )
-    @action(detail=False, methods=["post"], url_path="import", **one)
+    @action(detail=False, methods=["post"], url_path="import", **NOT_A_LIST)
     def import_(self, request: Request) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
+        data = request.data
+        if not isinstance(data, dict) or "alerts" not in data:
+            raise AlertInvalid(
+                {"alerts": ['Required: the body is {"alerts": [...]}, as GET /api/alerts/export answers.']}
+            )
         unknown = {field_key(name): ["Unknown field; allowed: alerts."] for name in data if name != "alerts"}
-        if unknown or "alerts" not in data:
-            raise AlertInvalid(unknown or {"alerts": ["This field is required: a list of alerts."]})
+        if unknown:
+            raise AlertInvalid(unknown)
         alerts = alerts_import(user=request.user, items=data["alerts"])
         answer = {"count": len(alerts), "alerts": [alert_as_json(alert) for alert in alerts]}
         return Response(answer, status=status.HTTP_201_CREATED)
@@ -262,7 +276,7 @@ class BodyRequiredSchema(ProjectAutoSchema):
         parameters=[NotificationQuerySerializer],
     )
 )
-class NotificationViewSet(viewsets.GenericViewSet):
+class NotificationViewSet(BodyFirst, viewsets.GenericViewSet):
     """In-app notifications: an alert of yours fired, or was auto-paused for firing too often."""
 
     schema = BodyRequiredSchema()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-SAMPLE_ARGUMENTS = {"symbol": "BTC", "pk": "1"}
+SAMPLE_ARGUMENTS = {"symbol": "BTC", "id": "1", "pk": "1"}
 
 
 def routes() -> list[tuple[str, Callable]]:
