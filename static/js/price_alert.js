@@ -8,6 +8,7 @@
   const PENDING = "#f0b90b";
   const SET = "#16c784";
   const GRAB_PX = 6; // how near the line a press grabs it
+  const GAP_PX = 8; // between the line and the form
 
   // The decimals the page's price format gives a price of this size (market_format.price).
   function rounded(price) {
@@ -36,9 +37,12 @@
       line = null;
     }
 
+    // The form sits just above the line (below it near the top), never on it: the line stays grabbable.
     function place(price, y) {
       level.value = rounded(price);
-      form.style.top = `${Math.max(0, Math.min(y, box.clientHeight - 60))}px`;
+      const height = form.offsetHeight || 48;
+      const top = y > height + GAP_PX ? y - height - GAP_PX : y + GAP_PX;
+      form.style.top = `${Math.min(top, box.clientHeight - height)}px`;
       drawLine(price, PENDING, "alert?");
     }
 
@@ -53,7 +57,7 @@
       if (!(price > 0)) return;
       delete form.dataset.created;
       result.textContent = "";
-      form.hidden = false;
+      form.hidden = false; // first, so that place() knows the form's height
       place(price, param.point.y);
       level.focus();
     });
@@ -68,6 +72,7 @@
       chart.applyOptions({ handleScroll: false, handleScale: false });
       box.setPointerCapture(event.pointerId);
     }, true);
+    // Capturing: the chart's own handlers must not swallow the events while a line moves.
     box.addEventListener("pointermove", (event) => {
       const y = yOf(event);
       if (!dragging) {
@@ -77,15 +82,15 @@
       const price = candles.coordinateToPrice(y);
       if (price > 0) place(price, y);
       dragged = true;
-    });
+    }, true);
     const drop = () => {
       if (!dragging) return;
       dragging = false;
       chart.applyOptions({ handleScroll: true, handleScale: true });
       setTimeout(() => (dragged = false), 0); // after the chart's click, if it sends one
     };
-    box.addEventListener("pointerup", drop);
-    box.addEventListener("pointercancel", drop);
+    box.addEventListener("pointerup", drop, true);
+    box.addEventListener("pointercancel", drop, true);
 
     level.addEventListener("input", () => {
       const price = parseFloat(level.value);
