@@ -29,7 +29,7 @@ from alerts.engine_table import (
 )
 from alerts.firing import Firing, Stored, alerts_expire, firings_store
 from alerts.models import Alert
-from alerts.readings import BarReadings, CloseBook, bars_needed
+from alerts.readings import BarReadings, CloseBook, bars_needed, leaves
 from markets.analysis.selectors import Epoch, closed_bars_load
 from markets.candles import TIME
 from markets.events import BarsClosed, PriceBatch
@@ -237,16 +237,15 @@ class AlertEngine:
 
 
 def _reported(table: AlertTable) -> dict[int, set[str]]:
-    """Pattern findings each pattern alert already reported (from its engine_state)."""
-    rows = [a.row for by_coin in table.at_close.values() for alerts in by_coin.values() for a in alerts]
+    """Pattern findings each pattern alert already reported (from its engine_state), by row."""
     pattern_ids = [
         int(table.ids[a.row])
         for by_coin in table.at_close.values()
         for alerts in by_coin.values()
         for a in alerts
-        if "pattern_detected" in str(a.condition)
+        if any(term["kind"] == "pattern_detected" for term in leaves(a.condition))
     ]
-    if not rows or not pattern_ids:
+    if not pattern_ids:
         return {}
     states = Alert.objects.filter(pk__in=pattern_ids).values_list("pk", "engine_state")
     return {table.row_of(pk): set(state.get("reported", [])) for pk, state in states}

@@ -75,6 +75,8 @@ def rounds_of(index: np.ndarray, previous, prices, ts, coins: int) -> list[Round
 def _selected(group: TermGroup, rnd: Round) -> np.ndarray | slice:
     """The group's terms on the round's coins: every term when most coins are present, else the
     coins' contiguous runs (terms are sorted by coin)."""
+    if len(rnd.index) == len(rnd.present):
+        return slice(None)  # every coin: no copy
     if len(rnd.index) * 4 > len(group.starts):
         return np.flatnonzero(rnd.present[group.coin])
     begins, ends = group.starts[rnd.index], group.starts[rnd.index + 1]
@@ -103,8 +105,11 @@ def round_holds(table: AlertTable, rnd: Round, closes) -> np.ndarray:
 
 
 def _references(group: TermGroup, picked, coin: np.ndarray, rnd: Round, closes) -> np.ndarray:
-    """Close of the bar ``bars`` bars before the bar forming at each update (NaN when not stored)."""
-    tf = group.tf[picked].astype(np.int64)
-    forming = rnd.ts[coin] // 1000 // tf * tf
-    target = forming - group.b[picked].astype(np.int64) * tf
-    return closes.close_at(tf=tf, open_time=target, coin=coin)
+    """Close of the bar ``bars`` bars before the bar forming at each update (NaN when not stored):
+    looked up once per coin for each (timeframe, bars) pair, then picked per term."""
+    present = rnd.index
+    table = np.full((len(group.pairs), len(rnd.present)), np.nan)
+    for p, (seconds, bars) in enumerate(group.pairs):
+        opened = rnd.ts[present] // 1000 // seconds * seconds - bars * seconds
+        table[p, present] = closes.close_at(tf=np.full(len(present), seconds), open_time=opened, coin=present)
+    return table[group.pair[picked], coin]

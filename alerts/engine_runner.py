@@ -1,18 +1,20 @@
 """Feeding the engine from the market events, without blocking the feed's event loop.
 
 The listeners registered in ``AlertsConfig.ready()`` put each event, as plain lists, on a queue that
-one background thread drains in order. In embedded mode (tasks run eagerly) that thread evaluates
-them on its own engine; in the full stack it enqueues them as tasks on the Celery queue ``alerts``,
-whose workers each keep one engine in memory (``alerts.tasks``).
+one thread of the engine's own takes in order (``EngineFeed``). In embedded mode (tasks run eagerly)
+that thread evaluates them on its own engine; in the full stack it enqueues them as tasks on the
+Celery queue ``alerts``, whose workers each keep one engine in memory (``alerts.tasks``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -44,30 +46,38 @@ def bars_evaluate(bars: list[list]) -> int:
     return len(engine_get().evaluate_bars(BarsClosed([ClosedBarRow(*row) for row in bars])))
 
 
-class EngineThread:
-    """One daemon thread taking (kind, payload) items in order, started with the first."""
+class EngineFeed:
+    """Events in order, one at a time, on one thread of its own: a task on the event loop drains a queue
+    and runs each in that thread through ``sync_to_async``, so that what the engine sends back to the
+    loop's channel layer (``async_to_sync``) runs on that loop (embedded mode's in-memory layer needs it)."""
 
     def __init__(self):
-        self.items: queue.SimpleQueue = queue.SimpleQueue()
-        self.thread: threading.Thread | None = None
-        self.lock = threading.Lock()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alert-engine")
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.items: asyncio.Queue | None = None
+        self.task: asyncio.Task | None = None
 
     def submit(self, kind: str, payload: tuple) -> None:
-        with self.lock:
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._run, name="alert-engine", daemon=True)
-                self.thread.start()
-        self.items.put((kind, payload))
+        loop = asyncio.get_running_loop()
+        if self.loop is not loop or self.task is None or self.task.done():
+            self.loop, self.items = loop, asyncio.Queue()
+            self.task = loop.create_task(self._drain(self.items), name="alert-engine-feed")
+        self.items.put_nowait((kind, payload))
 
-    def _run(self) -> None:
+    async def _drain(self, items: asyncio.Queue) -> None:
+        run = sync_to_async(_handle_logged, thread_sensitive=False, executor=self.executor)
         while True:
-            kind, payload = self.items.get()
-            try:
-                _handle(kind, payload)
-            except Exception:
-                logger.exception("The alert engine failed on a %s event", kind)
-            finally:
-                close_old_connections()
+            kind, payload = await items.get()
+            await run(kind, payload)
+
+
+def _handle_logged(kind: str, payload: tuple) -> None:
+    try:
+        _handle(kind, payload)
+    except Exception:
+        logger.exception("The alert engine failed on a %s event", kind)
+    finally:
+        close_old_connections()
 
 
 def _handle(kind: str, payload: tuple) -> None:
@@ -80,7 +90,7 @@ def _handle(kind: str, payload: tuple) -> None:
     task.apply_async(args=payload, queue="alerts")
 
 
-runner = EngineThread()
+runner = EngineFeed()
 
 
 async def on_prices(batch: PriceBatch) -> None:

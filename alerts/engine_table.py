@@ -38,6 +38,9 @@ class TermGroup:
     b: np.ndarray
     tf: np.ndarray
     starts: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))  # per coin, into the sorted rows
+    # moving kinds: the distinct (timeframe seconds, bars) pairs, and each term's pair
+    pairs: list[tuple[int, int]] = field(default_factory=list)
+    pair: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
 
     def __len__(self) -> int:
         return len(self.owner)
@@ -102,48 +105,75 @@ def alerts_table_load(*, queryset=None) -> AlertTable:
 
 def table_build(coin_ids: np.ndarray, symbols: dict[str, int], rows) -> AlertTable:
     """The table of alert rows given as (id, coin_id, condition, frequency, timeframe, cooldown,
-    expires epoch s, last fired epoch s, last fired bar)."""
+    expires epoch s, last fired epoch s, last fired bar), read a chunk at a time, column by column."""
     coin_index = {int(pk): i for i, pk in enumerate(coin_ids.tolist())}
-    frequency_code = {name: code for code, name in enumerate(FREQUENCIES)}
-    ids, coins, freqs, tfs, cooldowns, expires, fired, bars, counts = ([] for _ in range(9))
+    columns: dict[str, list[np.ndarray]] = defaultdict(list)
     terms: dict[str, list[tuple]] = defaultdict(list)
     at_close: dict[str, dict[int, list[CloseAlert]]] = defaultdict(lambda: defaultdict(list))
-    for row, (pk, coin_id, condition, frequency, timeframe, cooldown, expiry, last, bar) in enumerate(rows):
-        coin, freq, seconds = coin_index[coin_id], frequency_code[frequency], TIMEFRAME_SECONDS[timeframe]
-        ids.append(pk)
-        coins.append(coin)
-        freqs.append(freq)
-        tfs.append(seconds)
-        cooldowns.append(cooldown)
-        expires.append(expiry)
-        fired.append(last)
-        bars.append(bar)
-        kind = condition["kind"]
-        if kind in BAR_KINDS or freq == ONCE_PER_BAR_CLOSE or (kind == ALL_OF and is_bar_condition(condition)):
-            counts.append(0)
-            at_close[timeframe][coin].append(CloseAlert(row, condition))
-            continue
-        parts = condition["conditions"] if kind == ALL_OF else (condition,)
-        counts.append(len(parts))
-        for part in parts:
-            terms[part["kind"]].append((row, coin, *term_params(part), seconds))
+    done = 0
+    for chunk in _chunks(rows):
+        pks, coin_pks, conditions, frequencies, timeframes, cooldowns, expires, fired, bars = zip(*chunk, strict=True)
+        coins = [coin_index[pk] for pk in coin_pks]
+        freqs = [FREQUENCY_CODES[f] for f in frequencies]
+        seconds = [TIMEFRAME_SECONDS[t] for t in timeframes]
+        counts = _sort_terms(done, conditions, coins, freqs, timeframes, seconds, terms, at_close)
+        for name, values, dtype in (
+            ("ids", pks, np.int64),
+            ("coin", coins, np.int32),
+            ("freq", freqs, np.int8),
+            ("tf", seconds, np.int32),
+            ("cooldown_ms", cooldowns, np.int64),
+            ("terms", counts, np.int8),
+        ):
+            columns[name].append(np.array(values, dtype=dtype))
+        columns["last_bar"].append(_int64(bars, 1))
+        columns["last_ms"].append(_int64(fired, 1000))
+        columns["expires_ms"].append(_int64(expires, 1000, missing=NO_EXPIRY))
+        done += len(chunk)
+    arrays = {name: np.concatenate(columns[name]) if columns[name] else np.empty(0, np.int64) for name in ARRAYS}
+    arrays["cooldown_ms"] *= 1000
     return AlertTable(
         coin_ids=coin_ids,
         symbols=symbols,
-        ids=np.array(ids, dtype=np.int64),
-        coin=np.array(coins, dtype=np.int32),
-        freq=np.array(freqs, dtype=np.int8),
-        tf=np.array(tfs, dtype=np.int32),
-        cooldown_ms=np.array(cooldowns, dtype=np.int64) * 1000,
-        last_bar=_int64(bars, 1),
-        last_ms=_int64(fired, 1000),
-        expires_ms=_int64(expires, 1000, missing=NO_EXPIRY),
-        terms=np.array(counts, dtype=np.int8),
-        live=np.ones(len(ids), dtype=bool),
+        **arrays,
+        live=np.ones(done, dtype=bool),
         groups={kind: _group(rows, len(coin_ids)) for kind, rows in terms.items()},
         at_close={tf: dict(by_coin) for tf, by_coin in at_close.items()},
         reported={},
     )
+
+
+ARRAYS = ("ids", "coin", "freq", "tf", "cooldown_ms", "last_bar", "last_ms", "expires_ms", "terms")
+FREQUENCY_CODES = {name: code for code, name in enumerate(FREQUENCIES)}
+
+
+def _chunks(rows):
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == LOAD_CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _sort_terms(first: int, conditions, coins, freqs, timeframes, seconds, terms, at_close) -> list[int]:
+    """File each alert's price terms under their kinds, or the alert under its timeframe's bar closes;
+    return how many price terms each has (0: evaluated at bar closes)."""
+    counts = []
+    for i, condition in enumerate(conditions):
+        kind, row = condition["kind"], first + i
+        bar = kind in BAR_KINDS or (kind == ALL_OF and is_bar_condition(condition))
+        if bar or freqs[i] == ONCE_PER_BAR_CLOSE:
+            counts.append(0)
+            at_close[timeframes[i]][coins[i]].append(CloseAlert(row, condition))
+            continue
+        parts = condition["conditions"] if kind == ALL_OF else (condition,)
+        counts.append(len(parts))
+        for part in parts:
+            terms[part["kind"]].append((row, coins[i], *term_params(part), seconds[i]))
+    return counts
 
 
 def _int64(values: list, scale: int, missing: int = NEVER) -> np.ndarray:
@@ -169,6 +199,8 @@ def _group(rows: list[tuple], coins: int) -> TermGroup:
     table = np.array(rows, dtype=np.float64)
     table = table[np.argsort(table[:, 1], kind="stable")]
     coin = table[:, 1].astype(np.int32)
+    keys = table[:, 4].astype(np.int64) * 1_000_000 + table[:, 3].astype(np.int64)  # seconds, bars (moving kinds)
+    unique, pair = np.unique(keys, return_inverse=True)
     return TermGroup(
         owner=table[:, 0].astype(np.int32),
         coin=coin,
@@ -176,4 +208,6 @@ def _group(rows: list[tuple], coins: int) -> TermGroup:
         b=table[:, 3].copy(),
         tf=table[:, 4].astype(np.int32),
         starts=np.searchsorted(coin, np.arange(coins + 1)),
+        pairs=[(int(k // 1_000_000), int(k % 1_000_000)) for k in unique.tolist()],
+        pair=pair.astype(np.int32).ravel(),
     )

@@ -160,3 +160,41 @@ def test_a_bar_condition_fires_once_per_bar_whatever_the_frequency(coins, trader
     engine.evaluate_bars(closed("BTC", bars[-1]))
     engine.evaluate_bars(closed("BTC", bars[-1]))
     assert AlertEvent.objects.filter(alert=alert).count() == 1
+
+
+def test_pattern_detected_reports_a_finding_once_across_bars(coins, trader):
+    from datetime import UTC, datetime
+
+    from markets.analysis.synthetic import series_generate
+    from markets.models import Candle
+
+    bars = series_generate("double_top", np.random.default_rng(0), length=200).bars  # daily bars
+    Candle.objects.bulk_create(
+        Candle(
+            coin=coins["BTC"],
+            timeframe="1d",
+            open_time=datetime.fromtimestamp(int(b[0]), UTC),
+            open=b[1],
+            high=b[2],
+            low=b[3],
+            close=b[4],
+            volume=b[5],
+        )
+        for b in bars
+    )
+    wanted = alert_make(
+        trader,
+        coins["BTC"],
+        {"kind": "pattern_detected", "patterns": ["double_top"]},
+        timeframe="1d",
+        frequency="every_time",
+        cooldown=0,
+    )
+    other = alert_make(trader, coins["BTC"], {"kind": "pattern_detected", "patterns": ["bull_flag"]}, timeframe="1d")
+    engine = AlertEngine()
+    engine.evaluate_bars(closed("BTC", bars[-2], "1d"))
+    AlertEngine().evaluate_bars(closed("BTC", bars[-1], "1d"))  # a restarted engine remembers the finding
+    events = list(AlertEvent.objects.filter(alert=wanted))
+    assert [(e.values["pattern"], e.bar_open.timestamp()) for e in events] == [("double_top", bars[-2][0])]
+    assert events[0].values["confidence"] >= 0.5
+    assert not AlertEvent.objects.filter(alert=other).exists()

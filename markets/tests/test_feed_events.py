@@ -3,6 +3,7 @@ after they are committed, and listeners that fail without stopping the feed."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -205,3 +206,26 @@ async def test_a_failing_listener_is_logged_and_the_feed_and_other_listeners_go_
     failures = [r for r in caplog.records if r.exc_info and str(r.exc_info[1]) == "listener bug"]
     assert len(failures) == 2
     assert (await Coin.objects.aget(symbol="BTC")).price == 101.0  # the feed still writes
+
+
+async def test_a_slow_listener_does_not_hold_up_the_stream_and_still_gets_every_batch_in_order(coins):
+    release, seen = asyncio.Event(), []
+
+    async def slow(event: PriceBatch):
+        await release.wait()
+        seen.append(event.prices)
+
+    market_events.listen(PriceBatch, slow)
+    try:
+        feed = Feed(source=None)
+        await feed.take([tick("BTC", 100.0, 1)])
+        await feed.take([tick("BTC", 101.0, 2)])  # taken while the listener still waits on the first batch
+        assert feed.tickers["BTC"]["price"] == 101.0 and seen == []
+
+        release.set()
+        await feed.announced()
+        await feed.flush()
+    finally:
+        market_events.forget(PriceBatch, slow)
+
+    assert seen == [[100.0], [101.0]]
