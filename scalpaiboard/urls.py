@@ -26,6 +26,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("robots.txt", views.robots, name="robots"),
     path("accounts/", include("scalpaiboard.accounts.urls")),
+    path("", include("alerts.urls")),
     *upcoming,
     path("", include("markets.urls")),
 ]
