@@ -141,6 +141,7 @@ class AlertViewSet(BodyFirst, viewsets.GenericViewSet):
     filterset_class = AlertFilter
     pagination_class = BoundedLimitOffsetPagination
     lookup_field = "id"
+    throttle_scope = None  # the backtest's action names its own ("backtest": RATE_LIMIT_BACKTEST_RPM)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -220,7 +221,7 @@ class AlertViewSet(BodyFirst, viewsets.GenericViewSet):
         responses={200: BacktestResultSerializer},
         examples=[*EXAMPLES, BACKTEST_EXAMPLE],
     )
-    @action(detail=False, methods=["post"], **NOT_A_LIST)
+    @action(detail=False, methods=["post"], throttle_scope="backtest", **NOT_A_LIST)
     def backtest(self, request: Request) -> Response:
         return Response(alert_backtest(**backtest_clean(data=request.data)))
 
