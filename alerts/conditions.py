@@ -121,7 +121,8 @@ def condition_clean(data, *, path: str = "condition", nested: bool = False) -> d
     if kind == ALL_OF and not nested:
         return _all_of_clean(data, path)
     allowed = [k for k in KINDS if k != ALL_OF or not nested]
-    if kind not in PRICE_KINDS and kind not in BAR_KINDS:
+    # Not a string: a list or an object is no kind, and unhashable.
+    if not isinstance(kind, str) or (kind not in PRICE_KINDS and kind not in BAR_KINDS):
         where = " inside all_of" if nested and kind == ALL_OF else ""
         raise ConditionError({f"{path}.kind": [f"Unknown kind {kind!r}{where}; allowed: {', '.join(allowed)}."]})
     spec = PRICE_KINDS.get(kind) or BAR_KINDS[kind]

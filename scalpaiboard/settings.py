@@ -228,6 +228,11 @@ FEED_DELAY_SECONDS = read_float("FEED_DELAY_SECONDS", default=5.0, minimum=1.0)
 FEED_PUBLISH_INTERVAL = read_float("FEED_PUBLISH_INTERVAL", default=0.25, minimum=0.0)
 CANDLE_RETENTION_DAYS_1M = read_int("CANDLE_RETENTION_DAYS_1M", default=7, minimum=1)
 
+# --- Alerts ----------------------------------------------------------------------------
+
+# Active alerts one user may have; the next is refused (a 400 saying so).
+ALERTS_PER_USER = read_int("ALERTS_PER_USER", default=1000, minimum=1, maximum=1_000_000)
+
 # --- WebSocket limits (/ws; counted per server process) -------------------------------------
 
 # Browser pages may open /ws from the server's own origin (scheme, host and port) and from these.
@@ -319,13 +324,15 @@ AXES_VERBOSE = False  # no banner on every manage.py command; lock-outs are stil
 # API (DRF views only; the pages' HTMX polling goes through Django views and is not throttled):
 # RATE_LIMIT_RPM requests a minute per signed-in user and per anonymous address, 0 for no limit.
 # The throttles count in the cache: Redis in the full stack (shared by every server process),
-# local memory per process in embedded mode. Scopes: `login` for the JWT views, `ai_chat` for the
-# assistant's chat endpoint (defined here for it; no view uses it yet). Answers that /api/coins and
+# local memory per process in embedded mode. Scopes: `login` for the JWT views, `backtest` for the
+# alert backtest (it replays a month of candles), `ai_chat` for the assistant's chat endpoint
+# (defined here for it; no view uses it yet). Answers that /api/coins and
 # /api/coins/{symbol} serve from the market cache never reach DRF and are not counted (each costs
 # less than counting it would); a new query string misses that cache and is counted.
 RATE_LIMIT_RPM = read_int("RATE_LIMIT_RPM", default=600, minimum=0)
 RATE_LIMIT_LOGIN_RPM = read_int("RATE_LIMIT_LOGIN_RPM", default=20, minimum=0)
 RATE_LIMIT_AI_CHAT_RPM = read_int("RATE_LIMIT_AI_CHAT_RPM", default=10, minimum=0)
+RATE_LIMIT_BACKTEST_RPM = read_int("RATE_LIMIT_BACKTEST_RPM", default=30, minimum=0)
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     scope: f"{rpm}/min" if rpm else None
     for scope, rpm in {
@@ -333,6 +340,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
         "user": RATE_LIMIT_RPM,
         "login": RATE_LIMIT_LOGIN_RPM,
         "ai_chat": RATE_LIMIT_AI_CHAT_RPM,
+        "backtest": RATE_LIMIT_BACKTEST_RPM,
     }.items()
 }
 

@@ -13,6 +13,7 @@ api = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("markets.api.urls")),
+    path("", include("alerts.api.urls")),
 ]
 
 # Menu sections whose releases have not landed: a page that says what is coming, not a 404.
@@ -25,6 +26,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("robots.txt", views.robots, name="robots"),
     path("accounts/", include("scalpaiboard.accounts.urls")),
+    path("", include("alerts.urls")),
     *upcoming,
     path("", include("markets.urls")),
 ]

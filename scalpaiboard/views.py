@@ -18,11 +18,6 @@ UPCOMING = {
         "Named lists of the coins you follow, with live prices, 24h, 7d and 30d performance, "
         "sparklines and target and stop prices that become alerts.",
     ),
-    "alerts": (
-        "Alerts",
-        "Price, crossing, channel and indicator alerts evaluated on every tick and bar close, "
-        "delivered in the app, by email, Telegram and signed webhooks.",
-    ),
     "assistant": (
         "Assistant",
         "A streaming chat that screens the market, analyses coins, creates alerts and fills your "

@@ -26,21 +26,24 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-async def notification(base: str, cookie: str, ready, *, timeout: float) -> tuple[dict, float]:
-    """Subscribe to notifications, call ``ready()``, and return the first notification and when it came."""
+async def notifications(base: str, cookie: str, ready, *, count: int, timeout: float) -> list[tuple[dict, float]]:
+    """Subscribe to notifications, call ``ready()``, and return the first ``count`` notifications and
+    when each came."""
     async with websockets.connect(base.replace("http", "ws") + "/ws", additional_headers={"Cookie": cookie}) as ws:
         await ws.send(json.dumps({"action": "subscribe", "channel": "notifications"}))
         await asyncio.sleep(0.5)  # the subscription is applied before the alert exists
         await asyncio.to_thread(ready)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        received = []
+        while time.monotonic() < deadline and len(received) < count:
             message = json.loads(await asyncio.wait_for(ws.recv(), timeout=deadline - time.monotonic()))
             if message["type"] == "notification":
-                return message, time.time()
-    raise AssertionError("no notification arrived")
+                received.append((message, time.time()))
+        assert len(received) == count, f"{len(received)} of {count} notifications arrived"
+        return received
 
 
-def test_a_tick_that_fires_an_alert_reaches_the_history_and_the_owners_socket_within_a_second(
+def test_ticks_that_fire_an_alert_reach_the_history_and_the_owners_socket_within_a_second(
     seeded_market, tmp_path, django_user_model
 ):
     user = django_user_model.objects.create_user(username="trader", password="pw-123456789")
@@ -73,14 +76,33 @@ def test_a_tick_that_fires_an_alert_reaches_the_history_and_the_owners_socket_wi
                 coin=Coin.objects.get(symbol="BTC"),
                 kind="price_above",
                 condition=condition,
+                frequency=Alert.Frequency.EVERY_TIME,
+                cooldown=0,
                 message="{{symbol}} above {{level}} at {{price}}",
             )
             alerts_changed()  # outside a transaction: the version moves at once
 
-        message, received = asyncio.run(notification(base, cookie, arm, timeout=60))
-        event = wait_for(lambda: AlertEvent.objects.filter(alert__user=user).first(), what="the event", logs=group)
+        received = asyncio.run(notifications(base, cookie, arm, count=5, timeout=60))
+        ids = [message["id"] for message, _ in received]
+        wait_for(
+            lambda: AlertEvent.objects.filter(notification__id__in=ids).count() == len(ids),
+            what="the events",
+            logs=group,
+        )
 
-    fired = datetime.fromisoformat(message["fired_at"].replace("Z", "+00:00")).timestamp()
-    assert message["symbol"] == "BTC" and message["message"].startswith("BTC above 1 at ")
-    assert message["alert_id"] == event.alert_id and message["price"] == event.price
-    assert received - fired < 1.0, f"the notification came {received - fired:.3f} s after the tick"
+    events = {
+        e.notification.id: e for e in AlertEvent.objects.filter(notification__id__in=ids).select_related("notification")
+    }
+    for message, _ in received:
+        assert message["symbol"] == "BTC" and message["message"].startswith("BTC above 1 at ")
+        assert message["alert_id"] == events[message["id"]].alert_id and message["price"] == events[message["id"]].price
+    # Each notification against its tick's exchange time; the median, so that one firing delayed by a
+    # busy machine (a test run shares two cores with other tests) does not decide.
+    delays = sorted(at - _time(message["fired_at"]) for message, at in received)
+    assert delays[len(delays) // 2] < 1.0, (
+        f"notifications came {', '.join(f'{d:.3f}' for d in delays)} s after the ticks"
+    )
+
+
+def _time(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-SAMPLE_ARGUMENTS = {"symbol": "BTC"}
+SAMPLE_ARGUMENTS = {"symbol": "BTC", "id": "1", "pk": "1"}
 
 
 def routes() -> list[tuple[str, Callable]]:
-    """(path, view) of every URL pattern, with BTC for a symbol (other arguments stay as written)."""
+    """(path, view) of every URL pattern, with BTC for a symbol and 1 for an id (other arguments stay as written)."""
     found = []
 
     def walk(patterns, prefix: str) -> None:

@@ -10,6 +10,7 @@ import re
 import pytest
 from django.test import Client
 
+from scalpaiboard.accounts.models import User
 from scalpaiboard.api import MAX_JSON_DEPTH, json_depth
 from scalpaiboard.request_id import RequestIdFilter
 from scalpaiboard.tests.routes import routes
@@ -35,10 +36,17 @@ def test_the_body_endpoints_are_found():
     assert {("/api/auth/token/", "post"), ("/api/auth/token/refresh/", "post")} <= set(BODY_ENDPOINTS)
 
 
+@pytest.fixture
+def signed_in(client):
+    """A signed-in client: endpoints that need credentials check them before they read the body."""
+    client.force_login(User.objects.create_user(username="deep", email="deep@example.com"))
+    return client
+
+
 @pytest.mark.parametrize(("url", "method"), BODY_ENDPOINTS)
-def test_json_nested_2000_deep_is_a_400_on_every_body_endpoint(client, url, method):
+def test_json_nested_2000_deep_is_a_400_on_every_body_endpoint(signed_in, url, method):
     body = "[" * 2000 + "]" * 2000
-    response = getattr(client, method)(url, body, content_type="application/json")
+    response = getattr(signed_in, method)(url, body, content_type="application/json")
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert response.json() == {

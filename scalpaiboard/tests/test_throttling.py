@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def rates(monkeypatch):
     """Small limits: DRF's throttles read their rates once, at import, hence the patch."""
-    rates = {"anon": "5/min", "user": "6/min", "login": "2/min", "ai_chat": None}
+    rates = {"anon": "5/min", "user": "6/min", "login": "2/min", "ai_chat": None, "backtest": "3/min"}
     monkeypatch.setattr("rest_framework.throttling.SimpleRateThrottle.THROTTLE_RATES", rates)
     return rates
 
@@ -79,12 +79,22 @@ def test_the_jwt_views_have_the_stricter_login_scope(rates):
     assert refused["Retry-After"]
 
 
+def test_the_alert_backtest_has_its_own_stricter_scope(rates, coins):
+    client = APIClient()
+    client.force_authenticate(User.objects.create_user(username="tester", password="x", email="t@example.com"))
+    body = {"symbol": "BTC", "condition": {"kind": "crossing_up", "level": 100}}
+    codes = [client.post("/api/alerts/backtest", body, format="json").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert client.get("/api/alerts").status_code == 200  # the user's other requests still pass
+
+
 def test_the_default_rates():
     assert api_settings.DEFAULT_THROTTLE_RATES == {
         "anon": "600/min",
         "user": "600/min",
         "login": "20/min",
         "ai_chat": "10/min",
+        "backtest": "30/min",
     }
 
 
@@ -92,4 +102,7 @@ def test_rate_limits_are_read_from_the_environment(tmp_path):
     code = "print(settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'])"
     result = settings_of(VAR_DIR=str(tmp_path), RATE_LIMIT_RPM="0", RATE_LIMIT_LOGIN_RPM="5", code=code)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "{'anon': None, 'user': None, 'login': '5/min', 'ai_chat': '10/min'}"
+    assert (
+        result.stdout.strip()
+        == "{'anon': None, 'user': None, 'login': '5/min', 'ai_chat': '10/min', 'backtest': '30/min'}"
+    )

@@ -1,0 +1,32 @@
+"""Alerts API routes (no trailing slashes: /api/alerts/12/history)."""
+
+from django.urls import path
+
+from alerts.api.views import AlertViewSet, NotificationViewSet
+
+
+def view(viewset, actions: dict[str, str]):
+    """The view of ``actions`` (method: action), with the settings an @action declares, as a DRF router builds it."""
+    declared = next(
+        (getattr(viewset, name).kwargs for name in actions.values() if hasattr(getattr(viewset, name), "kwargs")), {}
+    )
+    return viewset.as_view(actions, **declared)
+
+
+urlpatterns = [
+    path("alerts", view(AlertViewSet, {"get": "list", "post": "create"}), name="alert-list"),
+    path("alerts/export", view(AlertViewSet, {"get": "export"}), name="alert-export"),
+    path("alerts/import", view(AlertViewSet, {"post": "import_"}), name="alert-import"),
+    path("alerts/backtest", view(AlertViewSet, {"post": "backtest"}), name="alert-backtest"),
+    path("alerts/bulk", view(AlertViewSet, {"post": "bulk"}), name="alert-bulk"),
+    path(
+        "alerts/<int:id>",
+        view(AlertViewSet, {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}),
+        name="alert-detail",
+    ),
+    path("alerts/<int:id>/history", view(AlertViewSet, {"get": "history"}), name="alert-history"),
+    path("alerts/<int:id>/pause", view(AlertViewSet, {"post": "pause"}), name="alert-pause"),
+    path("alerts/<int:id>/resume", view(AlertViewSet, {"post": "resume"}), name="alert-resume"),
+    path("notifications", view(NotificationViewSet, {"get": "list"}), name="notification-list"),
+    path("notifications/read", view(NotificationViewSet, {"post": "read"}), name="notification-read"),
+]
