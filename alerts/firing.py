@@ -194,6 +194,12 @@ def _notification_defaults() -> list[tuple[str, object]]:
 
 
 def _record_orm(events: list[EventRow], info: dict[int, dict]) -> list[Notification]:
+    def stored() -> dict[tuple[int, str], int]:
+        rows = AlertEvent.objects.filter(alert_id__in=[e.alert_id for e in events], key__in={e.key for e in events})
+        return {(alert, key): pk for pk, alert, key in rows.values_list("pk", "alert_id", "key")}
+
+    before = stored()  # events stored earlier get no second notification (as on PostgreSQL)
+    events = [e for e in events if (e.alert_id, e.key) not in before]
     AlertEvent.objects.bulk_create(
         [
             AlertEvent(
@@ -210,12 +216,7 @@ def _record_orm(events: list[EventRow], info: dict[int, dict]) -> list[Notificat
         ignore_conflicts=True,
         batch_size=2000,
     )
-    ids = dict(
-        ((alert, key), pk)
-        for pk, alert, key in AlertEvent.objects.filter(
-            alert_id__in=[e.alert_id for e in events], key__in={e.key for e in events}
-        ).values_list("pk", "alert_id", "key")
-    )
+    ids = stored()
     notifications = [_notification(e, info[e.alert_id], ids[(e.alert_id, e.key)]) for e in events]
     return Notification.objects.bulk_create(notifications, batch_size=2000)
 
