@@ -13,27 +13,9 @@ from rest_framework.test import APIClient
 
 from alerts.models import Alert, AlertEvent
 from alerts.services import alert_create
-from scalpaiboard.accounts.models import User
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 CROSSING = {"kind": "crossing_up", "level": 101.5}
-
-
-@pytest.fixture
-def user(coins):
-    return User.objects.create_user(username="trader", email="trader@example.com")
-
-
-@pytest.fixture
-def other(coins):
-    return User.objects.create_user(username="other", email="other@example.com")
-
-
-@pytest.fixture
-def api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def body(**fields) -> dict:

@@ -10,14 +10,6 @@ from rest_framework.test import APIClient
 
 from alerts.models import Alert
 from alerts.tests.engine_helpers import bars_store
-from scalpaiboard.accounts.models import User
-
-
-@pytest.fixture
-def api(coins):
-    client = APIClient()
-    client.force_authenticate(User.objects.create_user(username="trader", email="trader@example.com"))
-    return client
 
 
 @pytest.fixture

@@ -7,28 +7,9 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from alerts.models import Notification
 from alerts.services import alert_create
-from scalpaiboard.accounts.models import User
-
-
-@pytest.fixture
-def user(coins):
-    return User.objects.create_user(username="trader", email="trader@example.com")
-
-
-@pytest.fixture
-def other(coins):
-    return User.objects.create_user(username="other", email="other@example.com")
-
-
-@pytest.fixture
-def api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def notify(user, count: int, **fields) -> list[Notification]:

@@ -12,17 +12,6 @@ from django.utils import timezone
 from alerts.models import Alert, Notification
 from alerts.selectors import alert_as_json, alert_get, alerts_list, iso_ms, notifications_unread_count
 from alerts.services import alert_create
-from scalpaiboard.accounts.models import User
-
-
-@pytest.fixture
-def user(coins):
-    return User.objects.create_user(username="trader", email="trader@example.com")
-
-
-@pytest.fixture
-def other(coins):
-    return User.objects.create_user(username="other", email="other@example.com")
 
 
 def create(user, **fields) -> Alert:

@@ -24,19 +24,8 @@ from alerts.services import (
     alerts_resume,
     notifications_read,
 )
-from scalpaiboard.accounts.models import User
 
 CROSSING = {"kind": "crossing_up", "level": 101.5}
-
-
-@pytest.fixture
-def user(coins):
-    return User.objects.create_user(username="trader", email="trader@example.com")
-
-
-@pytest.fixture
-def other(coins):
-    return User.objects.create_user(username="other", email="other@example.com")
 
 
 def body(**fields) -> dict:
