@@ -1,10 +1,12 @@
-"""Alerts: what a trader wants to be told (a condition on a coin, how often), each firing, and the
-in-app notifications they produce."""
+"""Alerts: what a trader wants to be told (a condition on a coin, how often), each firing, the in-app
+notifications they produce, the user's notification channels (email, Telegram, webhooks, Apprise) and
+each firing's delivery to each channel."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from markets.timeframes import Timeframe
 
@@ -47,6 +49,9 @@ class Alert(models.Model):
     fire_count = models.PositiveIntegerField(default=0)
     # What the engine remembers between evaluations beyond the above (pattern findings already reported).
     engine_state = models.JSONField(default=dict, blank=True)
+    # Where a firing goes besides the in-app bell (always): each channel gets one Delivery per firing.
+    channels = models.ManyToManyField("Channel", blank=True, related_name="alerts")
+    urgent = models.BooleanField(default=False, help_text="Delivered during its channels' quiet hours too.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -86,9 +91,10 @@ class Notification(models.Model):
     class Kind(models.TextChoices):
         FIRED = "fired"
         AUTO_PAUSED = "auto_paused", "auto-paused"
+        CHANNEL_DISABLED = "channel_disabled", "channel disabled"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.FIRED)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FIRED)
     alert = models.ForeignKey(Alert, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications")
     event = models.OneToOneField(
         AlertEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="notification"
@@ -110,3 +116,93 @@ class Notification(models.Model):
     @property
     def unread(self) -> bool:
         return self.read_at is None
+
+
+class Channel(models.Model):
+    """Where a user's alert firings are delivered besides the bell. Each kind uses its own fields:
+    email ``address``; telegram ``chat_id``; webhook ``url``, ``secret`` (``whsec_…``) and ``body`` (a
+    message template); apprise ``url``. A permanent delivery error disables it (``disabled_reason``).
+    Deliveries inside the quiet hours (``quiet_start`` to ``quiet_end`` in ``quiet_timezone``) are held and
+    sent as one digest when they end, unless the alert is urgent."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email"
+        TELEGRAM = "telegram"
+        WEBHOOK = "webhook"
+        APPRISE = "apprise"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="channels")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    name = models.CharField(max_length=100, blank=True, help_text="A label for pickers; the target when empty.")
+    address = models.CharField(max_length=254, blank=True)
+    chat_id = models.CharField(max_length=32, blank=True)
+    url = models.CharField(max_length=2000, blank=True)
+    secret = models.CharField(max_length=100, blank=True)
+    body = models.CharField(max_length=4000, blank=True)
+    enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=1000, blank=True)
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
+    quiet_timezone = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.target}"
+
+    @property
+    def target(self) -> str:
+        """Where it sends: the address, chat, or URL."""
+        return self.address or self.chat_id or self.url
+
+
+class Delivery(models.Model):
+    """One firing (``event``) sent to one channel: created in the firing's transaction, claimed by a
+    worker with a conditional UPDATE before sending, its outcome recorded after. ``failed`` retries at
+    ``next_attempt_at``; ``dead`` will not. A replay is a new delivery whose ``replay_of`` is the first
+    one, and shares its ``webhook_id``."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+        DEAD = "dead"
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(AlertEvent, on_delete=models.CASCADE, related_name="deliveries")
+    replay_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replays")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a failed delivery retries, or a held one is released."
+    )
+    held = models.BooleanField(default=False, help_text="Held by the channel's quiet hours, for the digest.")
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker claimed it to send.")
+    last_error = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True, help_text="From the firing to the hand-off.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "channel"], condition=models.Q(replay_of__isnull=True), name="delivery_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
+            models.Index(fields=["channel", "-created_at"], name="delivery_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} of event {self.event_id} to channel {self.channel_id} ({self.state})"
+
+    @property
+    def webhook_id(self) -> str:
+        """The ``webhook-id`` header: the same on every retry and every replay of one delivery."""
+        return f"msg_{self.replay_of_id or self.pk}"

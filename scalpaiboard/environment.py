@@ -87,6 +87,33 @@ def read_list(name: str, *, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
+
+
+def read_duration(name: str, *, default: float) -> float:
+    """A duration in seconds: ``90``, ``90s``, ``2m``, ``1h`` or ``500ms``."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    return _duration(name, value, value)
+
+
+def read_durations(name: str, *, default: list[float]) -> list[float]:
+    """A comma-separated list of durations, at least one (``2s,10s,30s,2m``)."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    return [_duration(name, value, item.strip()) for item in value.split(",")]
+
+
+def _duration(name: str, value: str, item: str) -> float:
+    match = _DURATION.match(item.lower())
+    if not match:
+        raise _fail(name, value, "durations such as 2s, 10s, 2m or 1h, separated by commas")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
 def read_networks(name: str, *, default: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """A comma-separated list of addresses or networks (``127.0.0.1, 10.0.0.0/8, ::1``)."""
     networks = []

@@ -18,6 +18,8 @@ from scalpaiboard.environment import (
     env,
     read_bool,
     read_database,
+    read_duration,
+    read_durations,
     read_float,
     read_int,
     read_list,
@@ -204,6 +206,7 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_TASK_ROUTES = {
     "alerts.tasks.alerts_prices_evaluate": {"queue": "alerts"},
     "alerts.tasks.alerts_bars_evaluate": {"queue": "alerts"},
+    "alerts.tasks.deliveries_send": {"queue": "notify"},
 }
 # Whether the feed's market events reach the alert engine (off only in tests that do not exercise it).
 ALERTS_ENGINE_ENABLED = read_bool("ALERTS_ENGINE_ENABLED", default=True)
@@ -232,6 +235,20 @@ CANDLE_RETENTION_DAYS_1M = read_int("CANDLE_RETENTION_DAYS_1M", default=7, minim
 
 # Active alerts one user may have; the next is refused (a 400 saying so).
 ALERTS_PER_USER = read_int("ALERTS_PER_USER", default=1000, minimum=1, maximum=1_000_000)
+
+# --- Notifications (email, Telegram, webhooks, Apprise) --------------------------------------
+
+DEFAULT_FROM_EMAIL = read_str("DEFAULT_FROM_EMAIL", default="Scalpaiboard <alerts@localhost>")
+TELEGRAM_BOT_TOKEN = read_str("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_API_URL = read_url("TELEGRAM_API_URL", default="https://api.telegram.org", schemes=("http", "https"))
+# Set: Telegram posts the bot's updates there (setWebhook); unset: a beat task polls getUpdates.
+TELEGRAM_WEBHOOK_URL = read_url("TELEGRAM_WEBHOOK_URL", default=None, schemes=("https", "http"))
+# Webhooks to loopback, private, link-local or multicast addresses are refused unless this is true.
+WEBHOOK_ALLOW_PRIVATE = read_bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+# After a transient failure a delivery retries after each of these in turn (with ±20 % jitter).
+NOTIFY_RETRY_DELAYS = read_durations("NOTIFY_RETRY_DELAYS", default=[2, 10, 30, 120, 600, 1800])
+# A delivery this long after its firing goes dead instead of out: a stale price alert misleads.
+NOTIFY_MAX_AGE = read_duration("NOTIFY_MAX_AGE", default=3600)
 
 # --- WebSocket limits (/ws; counted per server process) -------------------------------------
 
