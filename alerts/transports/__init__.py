@@ -40,6 +40,15 @@ class TransportError(Exception):
         self.retry_after = retry_after
 
 
+class Paced(Exception):
+    """Not now: the service's rate limits (a shared limiter) allow this send only after ``wait`` seconds.
+    The delivery goes back in the queue for then, without counting an attempt; bursts queue, never drop."""
+
+    def __init__(self, wait: float):
+        super().__init__(f"paced: try again in {wait:.2f} s")
+        self.wait = wait
+
+
 class Transport:
     """Sends messages to channels of one kind."""
 
