@@ -81,6 +81,10 @@ class LocalSender:
             heapq.heappush(self.timers, (time.monotonic() + delay, next(self.order), job))
             self.wake.notify()
 
+    def start(self) -> None:
+        """Start the threads (once); deliveries left from before a restart are then swept up."""
+        self._start()
+
     def _start(self) -> None:
         with self.wake:
             if self.started:

@@ -1,4 +1,5 @@
-"""ASGI entry point. In embedded mode it also starts the market feed on the server's event loop."""
+"""ASGI entry point. In embedded mode it also starts the market feed on the server's event loop, and the
+notification sender in the server's process."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ class EmbeddedFeed:
             feed = Feed(source=market_source())
             self.task = asyncio.get_running_loop().create_task(feed.run_forever(), name="market-feed")
             logger.info("Market feed started inside the server (embedded mode)")
+            if settings.CELERY_TASK_ALWAYS_EAGER:
+                # Deliveries a restart interrupted go out without waiting for the next firing.
+                from alerts.dispatch import local_sender
+
+                local_sender().start()
 
     async def __call__(self, scope, receive, send):
         self.start()
