@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import json
 import threading
 import time
@@ -114,7 +115,9 @@ class WebhookReceiver:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> WebhookReceiver:
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True)
+        # A short poll interval: close() waits for the loop to notice, and tests close a receiver each.
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.02)
+        self._thread = threading.Thread(target=serve, name="webhook-receiver", daemon=True)
         self._thread.start()
         return self
 
