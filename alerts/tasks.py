@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from alerts import telegram_connect
 from alerts.engine_runner import bars_evaluate, prices_evaluate
 from alerts.firing import alerts_expire
 
@@ -25,3 +26,9 @@ def alerts_bars_evaluate(bars: list[list]) -> int:
 def alerts_expire_due() -> int:
     """Mark alerts whose expiry passed as expired."""
     return alerts_expire()
+
+
+@shared_task(ignore_result=True)
+def telegram_updates_poll() -> int:
+    """Link the chats that sent the bot /start <code> since the last poll (getUpdates; beat, every 3 s)."""
+    return telegram_connect.telegram_updates_poll()

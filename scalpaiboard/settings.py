@@ -201,6 +201,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "candles-prune": {"task": "markets.tasks.candles_prune", "schedule": timedelta(hours=1)},
     "alerts-expire": {"task": "alerts.tasks.alerts_expire_due", "schedule": timedelta(minutes=1)},
+    # Without TELEGRAM_WEBHOOK_URL, a /start <code> links its chat within 3 s; stale polls expire unrun.
+    "telegram-updates-poll": {
+        "task": "alerts.tasks.telegram_updates_poll",
+        "schedule": timedelta(seconds=3),
+        "options": {"expires": 3},
+    },
 }
 # The engine's work has a queue of its own, so that its workers keep their alerts in memory.
 CELERY_TASK_ROUTES = {
