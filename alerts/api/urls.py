@@ -3,6 +3,7 @@
 from django.urls import path
 
 from alerts.api.views import AlertViewSet, NotificationViewSet
+from alerts.telegram_connect import telegram_webhook
 
 
 def view(viewset, actions: dict[str, str]):
@@ -29,4 +30,5 @@ urlpatterns = [
     path("alerts/<int:id>/resume", view(AlertViewSet, {"post": "resume"}), name="alert-resume"),
     path("notifications", view(NotificationViewSet, {"get": "list"}), name="notification-list"),
     path("notifications/read", view(NotificationViewSet, {"post": "read"}), name="notification-read"),
+    path("notifications/telegram/webhook", telegram_webhook, name="telegram-webhook"),
 ]
