@@ -56,6 +56,11 @@ def _sweep_job() -> None:
     from alerts.deliveries import deliveries_sweep
 
     deliveries_sweep()
+    if settings.TELEGRAM_BOT_TOKEN and not settings.TELEGRAM_WEBHOOK_URL:
+        # Beat polls the bot's updates every 3 s in the full stack; here the sweep's tick stands in.
+        from alerts.telegram_connect import telegram_updates_poll
+
+        telegram_updates_poll()
 
 
 class LocalSender:

@@ -48,6 +48,8 @@ def _sweep_when_a_notify_worker_starts(sender, **kwargs) -> None:
     """A worker that replaces a killed one picks up its deliveries now, not after the broker's timeout."""
     if "notify" in sender.app.amqp.queues.consume_from:
         deliveries_sweep_due.apply_async(queue="notify")
+
+
 @shared_task(ignore_result=True)
 def telegram_updates_poll() -> int:
     """Link the chats that sent the bot /start <code> since the last poll (getUpdates; beat, every 3 s)."""
