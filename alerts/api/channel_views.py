@@ -31,6 +31,7 @@ from alerts.api.channel_serializers import (
 )
 from alerts.api.views import NOT_A_LIST, BodyFirst
 from alerts.channels import channel_create, channel_delete, channel_test, channel_update
+from alerts.deliveries import delivery_replay
 from alerts.filters import DeliveryFilter
 from alerts.models import Channel, Delivery
 from alerts.selectors import (
@@ -144,8 +145,6 @@ class DeliveryViewSet(BodyFirst, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], **NOT_A_LIST)
     def replay(self, request: Request, id: int) -> Response:
-        from alerts.deliveries import delivery_replay  # the delivery machinery's, enqueued on commit
-
         replayed = delivery_replay(delivery=delivery_get(user=request.user, id=id))
         answer = delivery_as_json(delivery_get(user=request.user, id=replayed.pk))
         return Response(answer, status=status.HTTP_201_CREATED)
