@@ -164,12 +164,12 @@ class TelegramViewSet(BodyFirst, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"], **NOT_A_LIST)
     def connect(self, request: Request) -> Response:
-        from alerts.telegram_connect import connect_code_create
-
         if not settings.TELEGRAM_BOT_TOKEN:
             raise ApplicationError(
                 "Telegram is not set up on this server (TELEGRAM_BOT_TOKEN is empty): add an email, webhook or "
                 "Apprise channel instead, or ask the administrator for a bot.",
                 status_code=503,
             )
+        from alerts.telegram_connect import connect_code_create
+
         return Response(connect_code_create(user=request.user), status=status.HTTP_201_CREATED)
