@@ -42,6 +42,7 @@ from alerts.selectors import (
     delivery_as_json,
     delivery_get,
 )
+from alerts.telegram_connect import connect_code_create
 from scalpaiboard.api import ApplicationError, BoundedJSONParser, BoundedLimitOffsetPagination
 
 CHANNEL_404 = OpenApiResponse(description="No channel of yours has this id (another user's channel is not yours).")
@@ -171,6 +172,4 @@ class TelegramViewSet(BodyFirst, viewsets.GenericViewSet):
                 "Apprise channel instead, or ask the administrator for a bot.",
                 status_code=503,
             )
-        from alerts.telegram_connect import connect_code_create
-
         return Response(connect_code_create(user=request.user), status=status.HTTP_201_CREATED)
