@@ -41,13 +41,17 @@ from alerts.selectors import (
     deliveries_list,
     delivery_as_json,
     delivery_get,
+    iso_ms,
 )
 from alerts.telegram_connect import connect_code_create
+from alerts.transports import TransportError
 from scalpaiboard.api import ApplicationError, BoundedJSONParser, BoundedLimitOffsetPagination
 
 CHANNEL_404 = OpenApiResponse(description="No channel of yours has this id (another user's channel is not yours).")
 DELIVERY_404 = OpenApiResponse(description="No delivery of yours has this id.")
-NO_BOT_503 = OpenApiResponse(description="The server has no Telegram bot (TELEGRAM_BOT_TOKEN is empty).")
+NO_BOT_503 = OpenApiResponse(
+    description="The server has no Telegram bot (TELEGRAM_BOT_TOKEN is empty), or the Bot API cannot be reached."
+)
 
 
 @extend_schema_view(
@@ -172,4 +176,10 @@ class TelegramViewSet(BodyFirst, viewsets.GenericViewSet):
                 "Apprise channel instead, or ask the administrator for a bot.",
                 status_code=503,
             )
-        return Response(connect_code_create(user=request.user), status=status.HTTP_201_CREATED)
+        try:
+            made = connect_code_create(user=request.user)
+        except TransportError as error:  # the bot's API is out of reach, or refuses the token
+            raise ApplicationError(
+                f"Telegram cannot be reached now ({error.message}); try again.", status_code=503
+            ) from None
+        return Response({**made, "expires_at": iso_ms(made["expires_at"])}, status=status.HTTP_201_CREATED)

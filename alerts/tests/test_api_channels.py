@@ -222,9 +222,15 @@ def test_connect_without_a_bot_token_is_a_503_saying_so(api, settings):
     assert response.status_code == 503 and "TELEGRAM_BOT_TOKEN" in response.json()["detail"]
 
 
-def test_connect_answers_the_code_and_link(api, user, settings, monkeypatch):
-    settings.TELEGRAM_BOT_TOKEN = "123:abc"
-    made = {"code": "c0de", "link": "https://t.me/scalpbot?start=c0de", "expires_at": "2026-12-07T07:00:00.000Z"}
-    monkeypatch.setattr("alerts.telegram_connect.connect_code_create", lambda *, user: made)
+def test_connect_answers_the_code_and_link(api, user, telegram_api):
     response = api.post("/api/notifications/telegram/connect")
-    assert response.status_code == 201 and response.json() == made
+    assert response.status_code == 201
+    answer = response.json()
+    assert re.fullmatch(r"https://t\.me/\w+\?start=" + re.escape(answer["code"]), answer["link"])
+    assert ISO_MS.match(answer["expires_at"])
+
+
+def test_connect_while_the_bot_api_is_down_is_a_503(api, user, settings):
+    settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_URL = "1:token", "http://127.0.0.1:9"
+    response = api.post("/api/notifications/telegram/connect")
+    assert response.status_code == 503 and "Telegram cannot be reached" in response.json()["detail"]
