@@ -56,6 +56,8 @@ def test_an_alert_as_json_has_the_contracts_fields(user):
         "created_at",
         "last_fired_at",
         "fire_count",
+        "channels",
+        "urgent",
     ]
     assert (answer["expires_at"], answer["last_fired_at"]) == ("2999-06-01T12:00:00.000Z", "2026-12-07T04:00:00.000Z")
     assert (answer["condition_text"], answer["fire_count"]) == ("crosses 5", 3)
