@@ -1,12 +1,18 @@
-"""The alert list's filters, shared by the alert manager page and GET /api/alerts."""
+"""The alert list's filters, shared by the alert manager page and GET /api/alerts; the delivery log's,
+shared by the notifications page and GET /api/notifications/deliveries."""
 
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from alerts.conditions import KINDS
-from alerts.models import Alert
+from alerts.models import Alert, Delivery
+
+MAX_ID = 2**63 - 1
 
 
 class AlertFilter(django_filters.FilterSet):
@@ -26,3 +32,25 @@ class AlertFilter(django_filters.FilterSet):
 
     def filter_symbol(self, alerts: QuerySet[Alert], name: str, value: str) -> QuerySet[Alert]:
         return alerts.filter(coin__symbol=value.strip().upper())
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """A row's id: a whole number from 1 (a fraction or text is a 400 naming the parameter)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class DeliveryFilter(django_filters.FilterSet):
+    """The delivery log by state, channel and alert (ids; another user's match nothing)."""
+
+    state = django_filters.ChoiceFilter(choices=Delivery.State.choices, help_text="Only deliveries in this state.")
+    channel = IdFilter(field_name="channel_id", help_text="Only deliveries to this channel of yours.")
+    alert = IdFilter(field_name="event__alert_id", help_text="Only deliveries of this alert's firings.")
+
+    class Meta:
+        model = Delivery
+        fields = ["state", "channel", "alert"]

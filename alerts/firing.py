@@ -1,6 +1,7 @@
 """Storing firings: claim each alert with a conditional UPDATE, write its event (unique per alert and
-firing instant or bar) and its in-app notification, auto-pause alerts that fire too often, and mark
-expired alerts. However many engines evaluate the same update, a firing is stored once.
+firing instant or bar), its in-app notification and its deliveries to the alert's channels, auto-pause
+alerts that fire too often, and mark expired alerts. However many engines evaluate the same update, a
+firing is stored once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.utils import timezone
 from alerts import firing_sql
 from alerts.changes import alerts_changed
 from alerts.conditions import ALL_OF, condition_words
+from alerts.deliveries import deliveries_create
 from alerts.messages import message_render
 from alerts.models import Alert, AlertEvent, Notification
 from alerts.notifications import notifications_send_on_commit
@@ -146,7 +148,9 @@ class EventRow(NamedTuple):
 def _record(firings: list[Firing], info: dict[int, dict]) -> None:
     events = [_event(f, info[f.alert_id]) for f in firings]
     store = _record_postgres if connection.vendor == "postgresql" else _record_orm
-    notifications_send_on_commit(store(events, info))
+    notifications = store(events, info)
+    notifications_send_on_commit(notifications)
+    deliveries_create([(n.event_id, n.alert_id) for n in notifications])
     _remember_findings(firings)
 
 

@@ -40,6 +40,15 @@ FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[]
     AS t(u, a, e, s, m, p, f)
 RETURNING id
 """
+# One pending delivery per enabled channel of each new event's alert: (event, alert) pairs in, ids out.
+DELIVERIES_SQL = """
+INSERT INTO alerts_delivery (channel_id, event_id, state, attempts, held, last_error, created_at)
+SELECT ac.channel_id, t.e, 'pending', 0, false, '', now()
+FROM unnest(%s::bigint[], %s::bigint[]) AS t(e, a)
+    JOIN alerts_alert_channels AS ac ON ac.alert_id = t.a
+    JOIN alerts_channel AS c ON c.id = ac.channel_id AND c.enabled
+RETURNING id
+"""
 # Each alert's events within the window before its latest firing (the window in seconds).
 RECENT_SQL = f"""
 SELECT e.alert_id, count(*)

@@ -1,20 +1,26 @@
-"""Reads of alerts, their firings and notifications for pages, the API and the assistant's tools; and
-their JSON shapes (the API contract), with every time in ISO 8601 UTC with milliseconds and ``Z``."""
+"""Reads of alerts, their firings, notifications, notification channels and deliveries for pages, the
+API and the assistant's tools; and their JSON shapes (the API contract), with every time in ISO 8601 UTC
+with milliseconds and ``Z``."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from alerts.conditions import condition_words
-from alerts.models import Alert, AlertEvent, Notification
+from alerts.models import Alert, AlertEvent, Channel, Delivery, Notification
+
+# An alert's channels as its answer lists them (their ids), in one query for a whole page of alerts.
+CHANNEL_IDS = Prefetch("channels", queryset=Channel.objects.only("id").order_by("id"))
 
 
-def alerts_list(*, user) -> QuerySet[Alert]:
-    """The user's alerts with their coins, newest first (filter them with alerts.filters.AlertFilter)."""
-    return Alert.objects.filter(user=user).select_related("coin").defer("engine_state")
+def alerts_list(*, user, with_channels: bool = False) -> QuerySet[Alert]:
+    """The user's alerts with their coins, newest first (filter them with alerts.filters.AlertFilter);
+    ``with_channels``: their channels' ids fetched too, for answers (alert_as_json)."""
+    alerts = Alert.objects.filter(user=user).select_related("coin").defer("engine_state")
+    return alerts.prefetch_related(CHANNEL_IDS) if with_channels else alerts
 
 
 def alert_get(*, user, id: int) -> Alert:
@@ -67,6 +73,8 @@ def alert_as_json(alert: Alert) -> dict:
         "created_at": iso_ms(alert.created_at),
         "last_fired_at": iso_ms(alert.last_fired_at),
         "fire_count": alert.fire_count,
+        "channels": sorted(channel.pk for channel in alert.channels.all()),
+        "urgent": alert.urgent,
     }
 
 
@@ -95,4 +103,97 @@ def notification_as_json(notification: Notification) -> dict:
         "created_at": iso_ms(notification.created_at),
         "read_at": iso_ms(notification.read_at),
         "unread": notification.unread,
+    }
+
+
+# --- Channels and deliveries -----------------------------------------------------------------------
+
+
+def channels_list(*, user) -> QuerySet[Channel]:
+    """The user's notification channels, oldest first."""
+    return Channel.objects.filter(user=user)
+
+
+def channel_get(*, user, id: int) -> Channel:
+    """The user's channel ``id``; Http404 when there is none, or it is someone else's."""
+    try:
+        return channels_list(user=user).get(pk=id)
+    except Channel.DoesNotExist:
+        raise Http404(f"You have no channel {id}. GET /api/notifications/channels lists yours.") from None
+
+
+def deliveries_list(
+    *, user, state: str | None = None, channel: int | None = None, alert: int | None = None
+) -> QuerySet[Delivery]:
+    """The user's deliveries (the delivery log), newest first, with their channel, firing and coin in
+    the same query; only those in ``state``, to ``channel`` or of ``alert`` if asked."""
+    found = Delivery.objects.filter(channel__user=user).select_related("channel", "event__alert__coin")
+    if state:
+        found = found.filter(state=state)
+    if channel:
+        found = found.filter(channel_id=channel)
+    if alert:
+        found = found.filter(event__alert_id=alert)
+    return found
+
+
+def delivery_get(*, user, id: int) -> Delivery:
+    """The user's delivery ``id``; Http404 when there is none, or it is to someone else's channel."""
+    try:
+        return deliveries_list(user=user).get(pk=id)
+    except Delivery.DoesNotExist:
+        raise Http404(f"You have no delivery {id}. GET /api/notifications/deliveries lists yours.") from None
+
+
+def quiet_hours_as_json(channel: Channel) -> dict | None:
+    """``{"start": "22:00", "end": "07:00", "timezone": "Europe/Paris"}``, or None without quiet hours."""
+    if channel.quiet_start is None or channel.quiet_end is None:
+        return None
+    return {
+        "start": channel.quiet_start.strftime("%H:%M"),
+        "end": channel.quiet_end.strftime("%H:%M"),
+        "timezone": channel.quiet_timezone,
+    }
+
+
+# Each kind's own fields in its answer (a webhook's secret only once, when it is created).
+KIND_FIELDS = {"email": ("address",), "telegram": ("chat_id",), "webhook": ("url", "body"), "apprise": ("url",)}
+
+
+def channel_as_json(channel: Channel, *, with_secret: bool = False) -> dict:
+    """The channel as the API answers it; ``with_secret``: a webhook's secret too (the create answer)."""
+    answer = {"id": channel.pk, "kind": channel.kind, "name": channel.name}
+    answer.update({name: getattr(channel, name) for name in KIND_FIELDS.get(channel.kind, ())})
+    if with_secret and channel.kind == Channel.Kind.WEBHOOK:
+        answer["secret"] = channel.secret
+    answer.update(
+        enabled=channel.enabled,
+        disabled_reason=channel.disabled_reason,
+        quiet_hours=quiet_hours_as_json(channel),
+        created_at=iso_ms(channel.created_at),
+    )
+    return answer
+
+
+def delivery_as_json(delivery: Delivery) -> dict:
+    """One delivery as GET /api/notifications/deliveries answers it."""
+    event = delivery.event
+    return {
+        "id": delivery.pk,
+        "channel": delivery.channel_id,
+        "channel_kind": delivery.channel.kind,
+        "alert": event.alert_id,
+        "event": event.pk,
+        "symbol": event.alert.coin.symbol,
+        "message": event.message,
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "next_attempt_at": iso_ms(delivery.next_attempt_at),
+        "last_error": delivery.last_error,
+        "held": delivery.held,
+        "created_at": iso_ms(delivery.created_at),
+        "sent_at": iso_ms(delivery.sent_at),
+        "latency_ms": delivery.latency_ms,
+        "replay_of": delivery.replay_of_id,
+        "webhook_id": delivery.webhook_id,
     }

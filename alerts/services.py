@@ -10,25 +10,37 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial as bind
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from alerts.changes import alerts_changed
 from alerts.conditions import ConditionError, condition_clean
 from alerts.messages import PLACEHOLDERS, message_unknown_placeholders
-from alerts.models import Alert, Notification
-from alerts.selectors import alert_as_json, alerts_list
+from alerts.models import Alert, Channel, Notification
+from alerts.selectors import CHANNEL_IDS, alert_as_json, alerts_list
 from markets.models import Coin
 from markets.timeframes import TIMEFRAME_SECONDS
 from scalpaiboard.api import ApplicationError
 
 # The body of an alert (POST /api/alerts, an item of an import), and what a field left out means.
-FIELDS = ("symbol", "condition", "frequency", "timeframe", "cooldown", "expires_at", "message", "note")
+FIELDS = (
+    "symbol",
+    "condition",
+    "frequency",
+    "timeframe",
+    "cooldown",
+    "expires_at",
+    "message",
+    "note",
+    "channels",
+    "urgent",
+)
 REQUIRED = ("symbol", "condition")
 DEFAULTS = {
     "frequency": Alert.Frequency.ONLY_ONCE.value,
@@ -37,12 +49,15 @@ DEFAULTS = {
     "expires_at": None,
     "message": "",
     "note": "",
+    "channels": [],
+    "urgent": False,
 }
 # What the answer adds, which a client may send back unchanged but never sets.
 READ_ONLY = ("id", "status", "created_at", "last_fired_at", "fire_count", "condition_text")
 MAX_COOLDOWN = 7 * 86400  # a week: a longer quiet time is a paused alert
 MAX_TEXT = 1000  # the model's message and note
 MAX_IMPORT = 1000
+MAX_CHANNELS = 100  # per alert: more is a mistake, not a use
 BACKTEST_DAYS, MAX_BACKTEST_DAYS = 30, 365
 FREQUENCIES = tuple(Alert.Frequency.values)
 TIMEFRAMES = tuple(TIMEFRAME_SECONDS)
@@ -73,7 +88,7 @@ def alert_clean(*, user, data: dict, alert: Alert | None = None, partial: bool =
     """The model fields of the alert ``data`` describes (a new one, or ``alert`` edited: every field
     with PUT, those given with ``partial``): symbol as its coin, condition with its defaults, and the
     rest checked. A new alert must fit in the user's ALERTS_PER_USER. Raises AlertInvalid."""
-    fields, errors = _fields_clean(data, alert=alert, partial=partial)
+    fields, errors = _fields_clean(data, user=user, alert=alert, partial=partial)
     if errors:
         raise AlertInvalid(errors)
     if alert is None:
@@ -81,8 +96,11 @@ def alert_clean(*, user, data: dict, alert: Alert | None = None, partial: bool =
     return fields
 
 
-def _fields_clean(data, *, alert: Alert | None = None, partial: bool = False, prefix: str = "") -> tuple[dict, dict]:
-    """(model fields, errors by dotted path) of one alert's body; paths start with ``prefix``."""
+def _fields_clean(
+    data, *, user=None, alert: Alert | None = None, partial: bool = False, prefix: str = ""
+) -> tuple[dict, dict]:
+    """(model fields, errors by dotted path) of one alert's body; paths start with ``prefix``.
+    ``channels`` must be the ``user``'s (any ids, without a user: a backtest stores nothing)."""
     if not isinstance(data, dict):
         where = prefix.removesuffix(".") or "non_field_errors"
         return {}, {where: ["Must be a JSON object: an alert, e.g. " + EXAMPLE + "."]}
@@ -92,9 +110,10 @@ def _fields_clean(data, *, alert: Alert | None = None, partial: bool = False, pr
         errors.update({prefix + name: ["This field is required."] for name in REQUIRED if data.get(name) is None})
         values = {**DEFAULTS, **values}
     fields = {}
+    cleaners = {**CLEANERS, "channels": bind(_channels, user=user)}
     for name, value in values.items():
         try:
-            fields.update(CLEANERS[name](value, path=prefix + name, alert=alert))
+            fields.update(cleaners[name](value, path=prefix + name, alert=alert))
         except _Refused as refused:
             errors[prefix + name] = [str(refused)]
         except ConditionError as error:
@@ -191,6 +210,27 @@ def _message(value, *, path: str, alert: Alert | None) -> dict:
     return fields
 
 
+def _urgent(value, *, path: str, alert: Alert | None) -> dict:
+    if not isinstance(value, bool):
+        raise _Refused("Must be true or false (true: delivered during the channels' quiet hours too).")
+    return {"urgent": value}
+
+
+def _channels(value, *, user, path: str, alert: Alert | None) -> dict:
+    """``{"channels": [ids]}``: the ids of the user's channels, each once, in order."""
+    ints = isinstance(value, list) and all(isinstance(id, int) and not isinstance(id, bool) for id in value)
+    if not ints or len(value) > MAX_CHANNELS:
+        raise _Refused(f"Must be a list of at most {MAX_CHANNELS} ids of your channels, e.g. [3, 7].")
+    ids = sorted(set(value))
+    if user is not None and ids:
+        yours = set(Channel.objects.filter(user=user, pk__in=ids).values_list("pk", flat=True))
+        unknown = [id for id in ids if id not in yours]
+        if unknown:
+            shown = ", ".join(map(str, unknown[:10]))
+            raise _Refused(f"No channel of yours has id {shown}: GET /api/notifications/channels lists yours.")
+    return {"channels": ids}
+
+
 CLEANERS = {
     "symbol": _symbol,
     "condition": _condition,
@@ -200,6 +240,7 @@ CLEANERS = {
     "expires_at": _expires_at,
     "message": _message,
     "note": _text("note"),
+    "urgent": _urgent,
 }
 
 
@@ -242,7 +283,10 @@ def alert_create(*, user, data: dict) -> Alert:
     """A new active alert from the API's body; raises AlertInvalid."""
     with transaction.atomic():
         _user_lock(user)
-        alert = Alert.objects.create(user=user, **alert_clean(user=user, data=data))
+        fields = alert_clean(user=user, data=data)
+        channels = fields.pop("channels")
+        alert = Alert.objects.create(user=user, **fields)
+        alert.channels.set(channels)
         alerts_changed()
     return alert
 
@@ -250,6 +294,7 @@ def alert_create(*, user, data: dict) -> Alert:
 def alert_update(*, alert: Alert, data: dict, partial: bool = False) -> Alert:
     """``alert`` edited (every field, or those given with ``partial``); its status stays. Raises AlertInvalid."""
     fields = alert_clean(user=alert.user_id, data=data, alert=alert, partial=partial)
+    channels = fields.pop("channels", None)
     watched = {"coin": alert.coin_id, "condition": alert.condition, "timeframe": alert.timeframe}
     for name, value in fields.items():
         setattr(alert, name, value)
@@ -260,6 +305,8 @@ def alert_update(*, alert: Alert, data: dict, partial: bool = False) -> Alert:
         changed.append("engine_state")
     # Only these fields: the engine may be changing the status or the last firing at the same time.
     alert.save(update_fields=changed)
+    if channels is not None:
+        alert.channels.set(channels)
     alerts_changed()
     return alert
 
@@ -311,7 +358,10 @@ def alerts_delete(*, user, ids) -> int:
 
 def alerts_export(*, user) -> list[dict]:
     """The user's alerts in the shape POST /api/alerts and alerts_import take, newest first."""
-    return [{name: answer[name] for name in FIELDS} for answer in map(alert_as_json, alerts_list(user=user))]
+    return [
+        {name: answer[name] for name in FIELDS}
+        for answer in map(alert_as_json, alerts_list(user=user, with_channels=True))
+    ]
 
 
 def alerts_import(*, user, items: list) -> list[Alert]:
@@ -323,7 +373,7 @@ def alerts_import(*, user, items: list) -> list[Alert]:
         _user_lock(user)
         cleaned, errors = [], {}
         for index, item in enumerate(items):
-            fields, refused = _fields_clean(item, prefix=f"alerts[{index}].")
+            fields, refused = _fields_clean(item, user=user, prefix=f"alerts[{index}].")
             cleaned.append(fields)
             errors.update(refused)
         if errors:
@@ -331,9 +381,20 @@ def alerts_import(*, user, items: list) -> list[Alert]:
             raise AlertInvalid(errors, f"{bad} of the {len(items)} alerts are not valid; none was imported.")
         _room_check(user=user, adding=len(cleaned))
         # Created last to first, so that the list (newest first) and a new export keep the items' order.
+        channels = [fields.pop("channels") for fields in reversed(cleaned)]
         alerts = Alert.objects.bulk_create([Alert(user=user, **fields) for fields in reversed(cleaned)])
+        _channels_link(alerts, channels)
         alerts_changed()
     return alerts[::-1]
+
+
+def _channels_link(alerts: list[Alert], channels: list[list[int]]) -> None:
+    """Each new alert linked to its channels, in one INSERT, and those links read back in one query
+    for the answer."""
+    link = Alert.channels.through
+    rows = [link(alert_id=alert.pk, channel_id=id) for alert, ids in zip(alerts, channels, strict=True) for id in ids]
+    link.objects.bulk_create(rows)
+    prefetch_related_objects(alerts, CHANNEL_IDS)
 
 
 # --- Notifications ---------------------------------------------------------------------------------

@@ -115,13 +115,14 @@ def seed(count: int, firing_count: int) -> tuple[list, int]:
         cooldown = 0 if i in firing else 60
         buffer.write(
             f"{user.pk}\t{coins[coin_of[i]].pk}\t{condition['kind']}\t{json.dumps(condition)}\t{frequency}\t1m\t"
-            f"{cooldown}\t\\N\t\t\tactive\t{stamp}\t{stamp}\t\\N\t\\N\t0\t{{}}\n"
+            f"{cooldown}\t\\N\t\t\tactive\t{stamp}\t{stamp}\t\\N\t\\N\t0\t{{}}\tf\n"
         )
     buffer.seek(0)
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(
             "COPY alerts_alert (user_id, coin_id, kind, condition, frequency, timeframe, cooldown, expires_at, "
-            "message, note, status, created_at, updated_at, last_fired_at, last_fired_bar, fire_count, engine_state) "
+            "message, note, status, created_at, updated_at, last_fired_at, last_fired_bar, fire_count, engine_state, "
+            "urgent) "
             "FROM STDIN",
             buffer,
         )

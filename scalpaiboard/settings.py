@@ -342,7 +342,8 @@ AXES_VERBOSE = False  # no banner on every manage.py command; lock-outs are stil
 # RATE_LIMIT_RPM requests a minute per signed-in user and per anonymous address, 0 for no limit.
 # The throttles count in the cache: Redis in the full stack (shared by every server process),
 # local memory per process in embedded mode. Scopes: `login` for the JWT views, `backtest` for the
-# alert backtest (it replays a month of candles), `ai_chat` for the assistant's chat endpoint
+# alert backtest (it replays a month of candles), `notify_test` for a channel's test message (it
+# sends a real one), `ai_chat` for the assistant's chat endpoint
 # (defined here for it; no view uses it yet). Answers that /api/coins and
 # /api/coins/{symbol} serve from the market cache never reach DRF and are not counted (each costs
 # less than counting it would); a new query string misses that cache and is counted.
@@ -350,6 +351,7 @@ RATE_LIMIT_RPM = read_int("RATE_LIMIT_RPM", default=600, minimum=0)
 RATE_LIMIT_LOGIN_RPM = read_int("RATE_LIMIT_LOGIN_RPM", default=20, minimum=0)
 RATE_LIMIT_AI_CHAT_RPM = read_int("RATE_LIMIT_AI_CHAT_RPM", default=10, minimum=0)
 RATE_LIMIT_BACKTEST_RPM = read_int("RATE_LIMIT_BACKTEST_RPM", default=30, minimum=0)
+RATE_LIMIT_NOTIFY_TEST_RPM = read_int("RATE_LIMIT_NOTIFY_TEST_RPM", default=10, minimum=0)
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     scope: f"{rpm}/min" if rpm else None
     for scope, rpm in {
@@ -358,6 +360,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
         "login": RATE_LIMIT_LOGIN_RPM,
         "ai_chat": RATE_LIMIT_AI_CHAT_RPM,
         "backtest": RATE_LIMIT_BACKTEST_RPM,
+        "notify_test": RATE_LIMIT_NOTIFY_TEST_RPM,
     }.items()
 }
 

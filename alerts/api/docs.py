@@ -135,6 +135,8 @@ EXAMPLES = [
             "expires_at": None,
             "message": "{{symbol}} crossed {{level}} at {{price}}",
             "note": "",
+            "channels": [],
+            "urgent": False,
         },
         request_only=True,
     ),
@@ -170,6 +172,10 @@ Create an alert. `frequency` defaults to `only_once`, `timeframe` to `1m` (1m 5m
 Message placeholders: {{{{symbol}}}} {{{{price}}}} {{{{level}}}} {{{{condition}}}} (in words) {{{{timeframe}}}}
 {{{{time}}}} {{{{alert_id}}}} {{{{note}}}} and the readings ({{{{rsi}}}}, {{{{macd}}}} ...); an unknown one is a 400
 naming it. A user has at most ALERTS_PER_USER (default 1000) active alerts.
+
+`channels` (default none) lists the ids of your notification channels each firing is delivered to besides the
+in-app bell (GET /api/notifications/channels); an id that is not one of yours is a 400 naming `channels`.
+`urgent` (default false) delivers during the channels' quiet hours too.
 
 A refused alert is a 400 naming each field by its path (`symbol`, `condition.level`, `condition.conditions[1].kind`,
 `frequency`, `expires_at`, ...) with what is allowed.

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from alerts.api.docs import CONDITION_COMPONENTS, one_of_values
 from alerts.models import Alert, Notification
 from alerts.selectors import alert_as_json, event_as_json, notification_as_json
-from alerts.services import MAX_COOLDOWN, MAX_IMPORT, MAX_TEXT, TIMEFRAMES
+from alerts.services import MAX_CHANNELS, MAX_COOLDOWN, MAX_IMPORT, MAX_TEXT, TIMEFRAMES
 
 MAX_ID = 2**63 - 1
 MAX_IDS = 1000
@@ -72,6 +72,14 @@ class AlertBodySerializer(ClosedSerializer):
     note = serializers.CharField(
         max_length=MAX_TEXT, allow_blank=True, trim_whitespace=False, default="", help_text="Yours; {{note}}."
     )
+    channels = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        max_length=MAX_CHANNELS,
+        default=list,
+        help_text="Ids of your notification channels (GET /api/notifications/channels) each firing is delivered "
+        "to, besides the in-app bell.",
+    )
+    urgent = serializers.BooleanField(default=False, help_text="Delivered during the channels' quiet hours too.")
 
 
 class ClosedObjectExtension(OpenApiSerializerExtension):
@@ -127,6 +135,8 @@ class AlertSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     last_fired_at = serializers.DateTimeField(allow_null=True, help_text="Exchange time of the last firing.")
     fire_count = serializers.IntegerField()
+    channels = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of its channels.")
+    urgent = serializers.BooleanField()
 
     def to_representation(self, alert: Alert) -> dict:
         return alert_as_json(alert)

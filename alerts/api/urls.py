@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from alerts.api.channel_views import ChannelViewSet, DeliveryViewSet, TelegramViewSet
 from alerts.api.views import AlertViewSet, NotificationViewSet
 
 
@@ -29,4 +30,18 @@ urlpatterns = [
     path("alerts/<int:id>/resume", view(AlertViewSet, {"post": "resume"}), name="alert-resume"),
     path("notifications", view(NotificationViewSet, {"get": "list"}), name="notification-list"),
     path("notifications/read", view(NotificationViewSet, {"post": "read"}), name="notification-read"),
+    path(
+        "notifications/channels",
+        view(ChannelViewSet, {"get": "list", "post": "create"}),
+        name="channel-list",
+    ),
+    path(
+        "notifications/channels/<int:id>",
+        view(ChannelViewSet, {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+        name="channel-detail",
+    ),
+    path("notifications/channels/<int:id>/test", view(ChannelViewSet, {"post": "test"}), name="channel-test"),
+    path("notifications/deliveries", view(DeliveryViewSet, {"get": "list"}), name="delivery-list"),
+    path("notifications/deliveries/<int:id>/replay", view(DeliveryViewSet, {"post": "replay"}), name="delivery-replay"),
+    path("notifications/telegram/connect", view(TelegramViewSet, {"post": "connect"}), name="telegram-connect"),
 ]

@@ -146,7 +146,7 @@ class AlertViewSet(BodyFirst, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.queryset
-        return alerts_list(user=self.request.user)
+        return alerts_list(user=self.request.user, with_channels=True)
 
     def get_object(self) -> Alert:
         return alert_get(user=self.request.user, id=self.kwargs["id"])
