@@ -12,7 +12,7 @@ from zoneinfo import available_timezones
 from django import forms
 
 from alerts.messages import DEFAULT_MESSAGE, PLACEHOLDERS
-from alerts.models import Channel, Delivery
+from alerts.models import Channel
 
 Kind = Channel.Kind
 
@@ -139,21 +139,6 @@ def channel_initial(channel: Channel) -> dict:
         initial["quiet_end"] = channel.quiet_end.strftime("%H:%M") if channel.quiet_end else ""
         initial["quiet_timezone"] = channel.quiet_timezone or "UTC"
     return initial
-
-
-class DeliveryFilterForm(forms.Form):
-    """The delivery log's filters (GET): state, channel and alert."""
-
-    state = forms.ChoiceField(required=False, choices=[("", "Any"), *Delivery.State.choices])
-    # Ids, not choices: checking them against the user's channels would cost the live table a query,
-    # and the selector only ever finds the user's own deliveries anyway.
-    channel = forms.IntegerField(required=False, min_value=1)
-    alert = forms.IntegerField(required=False, min_value=1)
-
-    def filters(self) -> dict:
-        """The valid filters, as deliveries_list takes them (None for any)."""
-        data = self.cleaned_data if self.is_valid() else {}
-        return {"state": data.get("state") or None, "channel": data.get("channel"), "alert": data.get("alert")}
 
 
 def channel_label(channel: Channel) -> str:

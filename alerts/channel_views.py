@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -18,18 +19,22 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from alerts.channel_forms import KIND_LABELS, ChannelForm, DeliveryFilterForm, channel_initial, channel_label
+from alerts.channel_forms import KIND_LABELS, ChannelForm, channel_initial, channel_label
 from alerts.channels import ChannelInvalid, channel_create, channel_delete, channel_test, channel_update
 from alerts.deliveries import delivery_replay
+from alerts.filters import DeliveryFilter
 from alerts.models import Channel, Delivery
 from alerts.selectors import channels_list, deliveries_list
-from alerts.telegram_connect import connect_code_create
 from scalpaiboard.api import ApplicationError
 
 SECRET_KEY = "channels.new_secret"  # the session key holding a new webhook's secret until shown
 DELIVERIES_PER_PAGE = 25
 LOG_FILTERS = ("state", "channel", "alert")
 KINDS = tuple(KIND_LABELS)
+NO_BOT = (
+    "Telegram is not set up on this server (TELEGRAM_BOT_TOKEN is empty): add an email, webhook or Apprise "
+    "channel instead, or ask the administrator for a bot."
+)
 CODE_SECONDS = 15 * 60  # how long a Telegram connect code works (alerts.telegram_connect)
 
 
@@ -50,15 +55,18 @@ def channels_page(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("add") if request.GET.get("add") in KINDS else Channel.Kind.EMAIL
     form = ChannelForm(kind=kind)
     if request.htmx and request.htmx.target == "add-channel":
-        return render(request, "alerts/channels/_add_channel.html", {"form": form, "kinds": KIND_LABELS})
+        return render(request, "alerts/channels/_add_channel.html", _add_context(form))
     return _page(request, form)
+
+
+def _add_context(form: ChannelForm) -> dict:
+    return {"form": form, "kinds": KIND_LABELS, "telegram_bot": bool(settings.TELEGRAM_BOT_TOKEN), "no_bot": NO_BOT}
 
 
 def _page(request: HttpRequest, form: ChannelForm, status: int = 200) -> HttpResponse:
     context = {
         "channels": list(channels_list(user=request.user)),
-        "form": form,
-        "kinds": KIND_LABELS,
+        **_add_context(form),
         "new_secret": request.session.pop(SECRET_KEY, None),  # popped: shown this once, never again
     }
     return render(request, "alerts/channels/page.html", context, status=status)
@@ -165,9 +173,13 @@ def channel_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def telegram_connect(request: HttpRequest) -> HttpResponse:
     """A one-time code and the bot's link; the answer then polls ``telegram_wait`` until the chat
     that sent the code appears among the channels."""
+    from alerts.telegram_connect import connect_code_create  # it imports the Bot API client
+
+    if not settings.TELEGRAM_BOT_TOKEN:
+        return render(request, "alerts/channels/_telegram_code.html", {"error": NO_BOT})
     try:
         code = connect_code_create(user=request.user)
-    except ApplicationError as error:  # no bot configured
+    except ApplicationError as error:  # the bot cannot be reached
         return render(request, "alerts/channels/_telegram_code.html", {"error": error.message})
     since = int(datetime.now(UTC).timestamp())
     return render(request, "alerts/channels/_telegram_code.html", {"code": code, "since": since})
@@ -211,8 +223,8 @@ def deliveries_page(request: HttpRequest) -> HttpResponse:
 
 def _log_context(user, params) -> dict:
     """A fixed number of queries whatever the page holds: the count and the page's rows."""
-    filters = DeliveryFilterForm(params)
-    rows = deliveries_list(user=user, **filters.filters())
+    filters = DeliveryFilter(params, queryset=deliveries_list(user=user))
+    rows = filters.qs if filters.is_valid() else Delivery.objects.none()
     page = Paginator(rows, DELIVERIES_PER_PAGE).get_page(params.get("page"))
     query = {name: params[name] for name in LOG_FILTERS if params.get(name)}
     return {
