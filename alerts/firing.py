@@ -20,9 +20,9 @@ from django.utils import timezone
 
 from alerts import firing_sql
 from alerts.changes import alerts_changed
-from alerts.conditions import ALL_OF, condition_words
+from alerts.conditions import condition_words
 from alerts.deliveries import deliveries_create
-from alerts.messages import message_render
+from alerts.messages import message_placeholders, message_render
 from alerts.models import Alert, AlertEvent, Notification
 from alerts.notifications import notifications_send_on_commit
 
@@ -228,25 +228,9 @@ def _record_orm(events: list[EventRow], info: dict[int, dict]) -> list[Notificat
 def _event(firing: Firing, alert: dict) -> EventRow:
     values = {k: _json_number(v) for k, v in firing.values.items()}
     fired_at = _moment(firing.fired_ms)
-    message = message_render(alert["message"], _placeholders(firing, alert, values, fired_at))[:2000]
+    placeholders = message_placeholders(alert, alert_id=firing.alert_id, price=firing.price, values=values, at=fired_at)
+    message = message_render(alert["message"], placeholders)[:2000]
     return EventRow(firing.alert_id, firing.key, firing.fired_ms, firing.price, firing.bar_open, values, message)
-
-
-def _placeholders(firing: Firing, alert: dict, values: dict, fired_at: datetime) -> dict:
-    condition = alert["condition"]
-    terms = condition["conditions"] if condition["kind"] == ALL_OF else [condition]
-    params = {k: v for term in reversed(terms) for k, v in term.items() if k in ("level", "low", "high")}
-    return {
-        **params,
-        **values,
-        "symbol": alert["coin__symbol"],
-        "price": firing.price,
-        "condition": alert["words"] if "words" in alert else condition_words(condition),
-        "timeframe": alert["timeframe"],
-        "time": fired_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "alert_id": firing.alert_id,
-        "note": alert["note"],
-    }
 
 
 def _json_number(value):

@@ -8,6 +8,9 @@ placeholder has a value ("" for a reading the firing does not have).
 from __future__ import annotations
 
 import re
+from datetime import datetime
+
+from alerts.conditions import ALL_OF, condition_words
 
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 # What every firing knows.
@@ -53,6 +56,26 @@ def message_render(template: str, values: dict[str, object]) -> str:
         return "" if found is None else _text(found)
 
     return PLACEHOLDER.sub(value, template or DEFAULT_MESSAGE)
+
+
+def message_placeholders(alert: dict, *, alert_id: int, price: float, values: dict, at: datetime) -> dict:
+    """The placeholders of one firing of ``alert`` (its ``condition``, ``coin__symbol``,
+    ``timeframe``, ``note`` and, when known, ``words``): the condition's levels, the readings, the rest.
+    Used when the firing is stored, and again when a delivery renders a webhook's body."""
+    condition = alert["condition"]
+    terms = condition["conditions"] if condition["kind"] == ALL_OF else [condition]
+    params = {k: v for term in reversed(terms) for k, v in term.items() if k in ("level", "low", "high")}
+    return {
+        **params,
+        **values,
+        "symbol": alert["coin__symbol"],
+        "price": price,
+        "condition": alert["words"] if "words" in alert else condition_words(condition),
+        "timeframe": alert["timeframe"],
+        "time": at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "alert_id": alert_id,
+        "note": alert["note"],
+    }
 
 
 def _text(value: object) -> str:

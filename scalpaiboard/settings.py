@@ -201,12 +201,19 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "candles-prune": {"task": "markets.tasks.candles_prune", "schedule": timedelta(hours=1)},
     "alerts-expire": {"task": "alerts.tasks.alerts_expire_due", "schedule": timedelta(minutes=1)},
+    # Deliveries whose task was lost, or whose worker died while sending (alerts.deliveries).
+    "deliveries-sweep": {
+        "task": "alerts.tasks.deliveries_sweep_due",
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 5},  # sweeps queued while no notify worker runs are dropped, not piled up
+    },
 }
 # The engine's work has a queue of its own, so that its workers keep their alerts in memory.
 CELERY_TASK_ROUTES = {
     "alerts.tasks.alerts_prices_evaluate": {"queue": "alerts"},
     "alerts.tasks.alerts_bars_evaluate": {"queue": "alerts"},
     "alerts.tasks.deliveries_send": {"queue": "notify"},
+    "alerts.tasks.deliveries_sweep_due": {"queue": "notify"},
 }
 # Whether the feed's market events reach the alert engine (off only in tests that do not exercise it).
 ALERTS_ENGINE_ENABLED = read_bool("ALERTS_ENGINE_ENABLED", default=True)
@@ -249,6 +256,11 @@ WEBHOOK_ALLOW_PRIVATE = read_bool("WEBHOOK_ALLOW_PRIVATE", default=False)
 NOTIFY_RETRY_DELAYS = read_durations("NOTIFY_RETRY_DELAYS", default=[2, 10, 30, 120, 600, 1800])
 # A delivery this long after its firing goes dead instead of out: a stale price alert misleads.
 NOTIFY_MAX_AGE = read_duration("NOTIFY_MAX_AGE", default=3600)
+# A delivery claimed longer ago than this and still "sending" is taken as lost with its worker and sent
+# again; longer than a send can take (transports time out after 10 s).
+NOTIFY_CLAIM_LEASE = read_duration("NOTIFY_CLAIM_LEASE", default=60)
+# The site's address as users reach it (https://dashboard.example.com): links in notifications. Unset: none.
+SITE_URL = read_url("SITE_URL", default=None, schemes=("https", "http"))
 
 # --- WebSocket limits (/ws; counted per server process) -------------------------------------
 
