@@ -235,6 +235,8 @@ def _log_context(user, params) -> dict:
         "kept": {**query, "page": page.number},  # what a replay posts back, to answer the log as shown
         "filtered": bool(query),
         "states": Delivery.State.choices,
+        "retrying": (Delivery.State.FAILED, Delivery.State.PENDING),  # the states that have a next try
+        "replayable": (Delivery.State.SENT, Delivery.State.FAILED, Delivery.State.DEAD),
     }
 
 
