@@ -15,8 +15,12 @@ from datetime import time as clock
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from alerts import transports
+from alerts.deliveries import message_test
 from alerts.messages import PLACEHOLDERS, message_render, message_unknown_placeholders
 from alerts.models import Channel
+from alerts.transports.http import url_refusal
+from alerts.transports.telegram import chat_id_refusal
+from alerts.transports.webhook import webhook_secret_new, webhook_secret_refusal
 from scalpaiboard.api import ApplicationError
 
 KINDS = tuple(Channel.Kind.values)
@@ -87,8 +91,6 @@ def channel_delete(*, channel: Channel) -> None:
 def channel_test(*, channel: Channel) -> dict:
     """Send a test message to ``channel`` now and answer how it went: ``{"ok", "error", "permanent",
     "latency_ms"}``. A failure is told, never held against the channel (it stays enabled)."""
-    from alerts.deliveries import message_test  # the delivery machinery imports this module's models only
-
     message = message_test(channel)
     started = time.perf_counter()
     error, permanent = None, False
@@ -102,7 +104,7 @@ def channel_test(*, channel: Channel) -> dict:
     return {"ok": error is None, "error": error, "permanent": permanent, "latency_ms": latency_ms}
 
 
-# --- Targets (interim: until alerts.transports' own checks land, then imported from there) ---------
+# --- Targets (interim: until alerts.transports' email and apprise checks land, then imported) --------
 
 
 def email_refusal(address: str) -> str | None:
@@ -113,55 +115,6 @@ def email_refusal(address: str) -> str | None:
         validate_email(address)
     except ValidationError:
         return "Must be an email address, e.g. trader@example.com."
-    return None
-
-
-def chat_id_refusal(chat_id: str) -> str | None:
-    if re.fullmatch(r"-?\d{1,20}|@[A-Za-z]\w{3,31}", chat_id):
-        return None
-    return "Must be a numeric chat id (negative for groups, e.g. -1001234567890) or a channel's @name."
-
-
-def url_refusal(url: str) -> str | None:
-    import ipaddress
-    import socket
-    from urllib.parse import urlsplit
-
-    from django.conf import settings
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "Must be an http:// or https:// URL."
-    if settings.WEBHOOK_ALLOW_PRIVATE:
-        return None
-    try:
-        found = {info[4][0] for info in socket.getaddrinfo(parts.hostname, None)}
-    except (OSError, UnicodeError):
-        return f"{parts.hostname} does not resolve."
-    for address in found:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global or ip.is_multicast:
-            return f"{parts.hostname} is a private, loopback, link-local or multicast address: refused."
-    return None
-
-
-def webhook_secret_new() -> str:
-    import base64
-    import secrets
-
-    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-
-
-def webhook_secret_refusal(secret: str) -> str | None:
-    import base64
-    import binascii
-
-    try:
-        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-    except (binascii.Error, ValueError):
-        key = b""
-    if not secret.startswith("whsec_") or len(key) < 16:
-        return "Must be whsec_ followed by the base64 of at least 16 bytes; leave it out to get one."
     return None
 
 
@@ -241,7 +194,8 @@ def _refusing(refusal: Callable[[str], str | None], value: str) -> str:
     """``value`` if ``refusal`` finds nothing wrong with it, else _Refused with what it says."""
     why = refusal(value)
     if why:
-        raise _Refused(why)
+        # The transports' reasons are phrases ("must be ..."), told here as sentences.
+        raise _Refused(why[0].upper() + why[1:] + ("" if why.endswith(".") else "."))
     return value
 
 

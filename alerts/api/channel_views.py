@@ -31,6 +31,7 @@ from alerts.api.channel_serializers import (
 )
 from alerts.api.views import NOT_A_LIST, BodyFirst
 from alerts.channels import channel_create, channel_delete, channel_test, channel_update
+from alerts.deliveries import delivery_replay
 from alerts.filters import DeliveryFilter
 from alerts.models import Channel, Delivery
 from alerts.selectors import (
@@ -144,8 +145,6 @@ class DeliveryViewSet(BodyFirst, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], **NOT_A_LIST)
     def replay(self, request: Request, id: int) -> Response:
-        from alerts.deliveries import delivery_replay  # the delivery machinery's, enqueued on commit
-
         replayed = delivery_replay(delivery=delivery_get(user=request.user, id=id))
         answer = delivery_as_json(delivery_get(user=request.user, id=replayed.pk))
         return Response(answer, status=status.HTTP_201_CREATED)
@@ -165,12 +164,12 @@ class TelegramViewSet(BodyFirst, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"], **NOT_A_LIST)
     def connect(self, request: Request) -> Response:
-        from alerts.telegram_connect import connect_code_create
-
         if not settings.TELEGRAM_BOT_TOKEN:
             raise ApplicationError(
                 "Telegram is not set up on this server (TELEGRAM_BOT_TOKEN is empty): add an email, webhook or "
                 "Apprise channel instead, or ask the administrator for a bot.",
                 status_code=503,
             )
+        from alerts.telegram_connect import connect_code_create
+
         return Response(connect_code_create(user=request.user), status=status.HTTP_201_CREATED)

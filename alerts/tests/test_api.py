@@ -49,6 +49,8 @@ def test_creating_answers_201_with_the_alert_and_its_defaults(api):
         "status": "active",
         "last_fired_at": None,
         "fire_count": 0,
+        "channels": [],
+        "urgent": False,
     }
 
 
@@ -223,9 +225,9 @@ def test_the_list_holds_the_users_alerts_newest_first(api, user, other):
 def test_the_lists_query_count_does_not_grow_with_alerts(api, user, django_assert_num_queries):
     for symbol in ["BTC", "ETH", "SOL", "DOGE", "PEPE"] * 2:
         create(user, symbol=symbol)
-    with django_assert_num_queries(2):  # the count, the page with the coins
+    with django_assert_num_queries(3):  # the count, the page with the coins, the page's channels
         assert len(api.get("/api/alerts", {"symbol": "btc"}).json()["results"]) == 2
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         assert len(api.get("/api/alerts").json()["results"]) == 10
 
 

@@ -99,7 +99,7 @@ def market(coins, monkeypatch, settings):
     and days of history) and no abuse limits in the way."""
     monkeypatch.setattr(
         "rest_framework.throttling.SimpleRateThrottle.THROTTLE_RATES",
-        {"anon": None, "user": None, "login": None, "ai_chat": None, "backtest": None},
+        {"anon": None, "user": None, "login": None, "ai_chat": None, "backtest": None, "notify_test": None},
     )
     settings.AXES_FAILURE_LIMIT = 10**6  # failed log-ins are still logged, never locked out
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # log-ins by the dozen

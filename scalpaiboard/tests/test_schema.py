@@ -87,6 +87,15 @@ ERRORS_BY_OPERATION = [
     ("/api/alerts/import", "post", {"400", "401", "403", "415", "429", "500"}),
     ("/api/notifications", "get", {"400", "401", "429", "500"}),
     ("/api/notifications/read", "post", {"400", "401", "403", "415", "429", "500"}),
+    ("/api/notifications/channels", "get", {"400", "401", "429", "500"}),
+    ("/api/notifications/channels", "post", {"400", "401", "403", "415", "429", "500"}),
+    ("/api/notifications/channels/{id}", "get", {"401", "404", "429", "500"}),
+    ("/api/notifications/channels/{id}", "patch", {"400", "401", "403", "404", "415", "429", "500"}),
+    ("/api/notifications/channels/{id}", "delete", {"401", "403", "404", "429", "500"}),
+    ("/api/notifications/channels/{id}/test", "post", {"401", "403", "404", "429", "500"}),
+    ("/api/notifications/deliveries", "get", {"400", "401", "429", "500"}),
+    ("/api/notifications/deliveries/{id}/replay", "post", {"401", "403", "404", "429", "500"}),
+    ("/api/notifications/telegram/connect", "post", {"401", "403", "429", "500", "503"}),
 ]
 
 

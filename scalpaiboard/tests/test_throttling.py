@@ -16,7 +16,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def rates(monkeypatch):
     """Small limits: DRF's throttles read their rates once, at import, hence the patch."""
-    rates = {"anon": "5/min", "user": "6/min", "login": "2/min", "ai_chat": None, "backtest": "3/min"}
+    rates = {
+        "anon": "5/min",
+        "user": "6/min",
+        "login": "2/min",
+        "ai_chat": None,
+        "backtest": "3/min",
+        "notify_test": None,
+    }
     monkeypatch.setattr("rest_framework.throttling.SimpleRateThrottle.THROTTLE_RATES", rates)
     return rates
 
@@ -95,6 +102,7 @@ def test_the_default_rates():
         "login": "20/min",
         "ai_chat": "10/min",
         "backtest": "30/min",
+        "notify_test": "10/min",
     }
 
 
@@ -104,5 +112,6 @@ def test_rate_limits_are_read_from_the_environment(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (
         result.stdout.strip()
-        == "{'anon': None, 'user': None, 'login': '5/min', 'ai_chat': '10/min', 'backtest': '30/min'}"
+        == "{'anon': None, 'user': None, 'login': '5/min', 'ai_chat': '10/min', 'backtest': '30/min', "
+        "'notify_test': '10/min'}"
     )
