@@ -38,7 +38,8 @@ def deliveries_create(events: list[tuple[int, int]]) -> list[int]:
     if not events:
         return []
     if connection.vendor == "postgresql":
-        ids = [pk for (pk,) in firing_sql.rows_fetch(firing_sql.DELIVERIES_SQL, firing_sql.columns(events))]
+        params = [firing_sql.int_array(e for e, _ in events), firing_sql.int_array(a for _, a in events)]
+        ids = [pk for (pk,) in firing_sql.rows_fetch(firing_sql.DELIVERIES_SQL, params)]
     else:
         ids = _create_orm(events)
     _enqueue_on_commit(ids)

