@@ -34,15 +34,20 @@ def url_refusal(url: str) -> str | None:
     None. A host that does not resolve now is not refused: it is checked again at every send."""
     try:
         host, port = _target(url)
-        addresses = _resolve(host, port)
+    except _Refused as refusal:
+        return str(refusal)
+    return host_refusal(host, port)
+
+
+def host_refusal(host: str, port: int) -> str | None:
+    """Why ``host`` may not be connected to (an address it resolves to is not public), or None; None
+    too when it does not resolve now."""
+    try:
+        _check(host, _resolve(host, port))
     except _Refused as refusal:
         return str(refusal)
     except OSError:
         return None
-    try:
-        _check(host, addresses)
-    except _Refused as refusal:
-        return str(refusal)
     return None
 
 
