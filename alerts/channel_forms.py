@@ -55,8 +55,13 @@ def target_field(kind: str) -> forms.Field:
         return forms.CharField(label="URL", max_length=2000, help_text="http:// or https://; we POST each alert to it.",
                                widget=forms.TextInput(attrs=attrs))  # fmt: skip
     attrs = {"placeholder": "discord://webhook_id/webhook_token", "autocomplete": "off", "spellcheck": "false"}
-    help_text = f'An Apprise URL: Discord, Slack, ntfy, Pushover, Matrix and more. <a href="{APPRISE_DOCS}" target="_blank" rel="noopener">The URL of each service</a>.'  # noqa: E501
-    return forms.CharField(label="Apprise URL", max_length=2000, help_text=help_text, widget=forms.TextInput(attrs=attrs))
+    help_text = (
+        "An Apprise URL: Discord, Slack, ntfy, Pushover, Matrix and more. "
+        f'<a href="{APPRISE_DOCS}" target="_blank" rel="noopener">The URL of each service</a>.'
+    )
+    return forms.CharField(
+        label="Apprise URL", max_length=2000, help_text=help_text, widget=forms.TextInput(attrs=attrs)
+    )
 
 
 class ChannelForm(forms.Form):

@@ -25,6 +25,7 @@ from alerts.deliveries import delivery_replay
 from alerts.filters import DeliveryFilter
 from alerts.models import Channel, Delivery
 from alerts.selectors import channels_list, deliveries_list
+from alerts.transports import TransportError
 from scalpaiboard.api import ApplicationError
 
 SECRET_KEY = "channels.new_secret"  # the session key holding a new webhook's secret until shown
@@ -173,13 +174,12 @@ def channel_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def telegram_connect(request: HttpRequest) -> HttpResponse:
     """A one-time code and the bot's link; the answer then polls ``telegram_wait`` until the chat
     that sent the code appears among the channels."""
-    from alerts.telegram_connect import connect_code_create  # it imports the Bot API client
-
     if not settings.TELEGRAM_BOT_TOKEN:
         return render(request, "alerts/channels/_telegram_code.html", {"error": NO_BOT})
+    from alerts.telegram_connect import connect_code_create  # here: it imports the Bot API client
     try:
         code = connect_code_create(user=request.user)
-    except ApplicationError as error:  # the bot cannot be reached
+    except (ApplicationError, TransportError) as error:  # the bot cannot be reached
         return render(request, "alerts/channels/_telegram_code.html", {"error": error.message})
     since = int(datetime.now(UTC).timestamp())
     return render(request, "alerts/channels/_telegram_code.html", {"code": code, "since": since})

@@ -26,5 +26,7 @@ urlpatterns = [
     path("settings/notifications/telegram/connect", channel_views.telegram_connect, name="telegram-connect"),
     path("settings/notifications/telegram/wait", channel_views.telegram_wait, name="telegram-wait"),
     path("settings/notifications/deliveries", channel_views.deliveries_page, name="deliveries"),
-    path("settings/notifications/deliveries/<int:pk>/replay", channel_views.delivery_replay_view, name="delivery-replay"),
+    path(
+        "settings/notifications/deliveries/<int:pk>/replay", channel_views.delivery_replay_view, name="delivery-replay"
+    ),
 ]

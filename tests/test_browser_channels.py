@@ -88,7 +88,7 @@ def delivery_of(username: str) -> int:
     alert = alert_create(user=channel.user, data={"symbol": "BTC", "condition": {"kind": "price_above", "level": 1}})
     now = datetime.now(UTC)
     event = AlertEvent.objects.create(alert=alert, key="t:1", fired_at=now, price=97000.0)
-    delivery = Delivery.objects.create(channel=channel, event=event, state="sent", attempts=1, sent_at=now, latency_ms=321)
+    delivery = Delivery.objects.create(channel=channel, event=event, state="sent", attempts=1, latency_ms=321)
     return delivery.pk
 
 

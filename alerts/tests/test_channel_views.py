@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from alerts import transports
 from alerts.channels import channel_create
@@ -97,7 +99,7 @@ def test_each_channel_shows_its_kind_target_state_and_quiet_hours(signed_in, use
     channel_create(user=user, data={"kind": "telegram", "chat_id": "4242", "enabled": False})
     html = html_of(signed_in.get(PAGE))
     assert "Phone mail" in html and "me@example.com" in html
-    assert "Quiet hours 22:00–07:00 Europe/Paris" in html
+    assert "Quiet hours 22:00\u201307:00 Europe/Paris" in html
     assert re.search(r'data-kind="telegram">.*?4242.*?Disabled.*?name="enabled" value="true"', html, re.S)
 
 
@@ -153,7 +155,8 @@ def test_adding_a_webhook_shows_its_secret_once_only(signed_in, user, private_we
     assert first.count(secret) == 1 and 'id="copy-secret"' in first
     assert "from standardwebhooks.webhooks import Webhook" in unescape(first) and "hmac.compare_digest" in first
     assert secret not in signed_in.get(PAGE).content.decode()  # never again
-    assert secret not in signed_in.get(f"/settings/notifications/channels/{Channel.objects.get().pk}/edit").content.decode()
+    edit = f"/settings/notifications/channels/{Channel.objects.get().pk}/edit"
+    assert secret not in signed_in.get(edit).content.decode()
 
 
 def test_a_bad_address_is_named_on_its_field(signed_in, user):
@@ -226,7 +229,8 @@ def test_edit_is_prefilled_and_saves_name_target_and_quiet_hours(signed_in, user
 def test_edit_clears_quiet_hours_when_both_times_are_emptied(signed_in, user):
     channel = email(user, quiet_hours={"start": "22:00", "end": "07:00", "timezone": "UTC"})
     url = f"/settings/notifications/channels/{channel.pk}/edit"
-    signed_in.post(url, {"name": "", "address": "me@example.com", "quiet_start": "", "quiet_end": "", "quiet_timezone": "UTC"})
+    cleared = {"name": "", "address": "me@example.com", "quiet_start": "", "quiet_end": "", "quiet_timezone": "UTC"}
+    signed_in.post(url, cleared)
     channel.refresh_from_db()
     assert channel.quiet_start is None
 
@@ -273,12 +277,27 @@ def test_another_users_channels_are_not_listed(signed_in, other):
 # --- Telegram's connect flow -------------------------------------------------------------------
 
 
-def test_connect_shows_the_code_and_the_bot_link_then_polls(signed_in, monkeypatch):
-    code = {"code": "k3y", "link": "https://t.me/scalp_bot?start=k3y", "expires_at": "2026-12-07T10:15:00.000Z"}
-    monkeypatch.setattr("alerts.channel_views.connect_code_create", lambda *, user: code)
+def test_connect_shows_the_code_and_the_bot_link_then_polls_until_the_chat_is_linked(signed_in, user, telegram_api):
+    from alerts.telegram_connect import telegram_updates_poll
+
     html = html_of(signed_in.post("/settings/notifications/telegram/connect", **HTMX))
-    assert 'href="https://t.me/scalp_bot?start=k3y"' in html and "/start k3y" in html
-    assert re.search(r'id="telegram-wait" hx-get="/settings/notifications/telegram/wait\?since=\d+" hx-trigger="every 2s"', html)
+    code = re.search(r'<code id="telegram-code">/start (\S+)</code>', html)[1]
+    assert f'href="https://t.me/scalpaiboard_test_bot?start={code}"' in html
+    wait = re.search(r'id="telegram-wait" hx-get="([^"]+)" hx-trigger="every 2s"', html)[1]
+    assert 'id="telegram-wait"' in signed_in.get(wait, **HTMX).content.decode()  # not yet
+
+    telegram_api.user_sends(31337, f"/start {code}")
+    telegram_updates_poll()  # the beat task
+    html = html_of(signed_in.get(wait, **HTMX))
+    assert "Connected: Telegram chat <code>31337</code>" in html and "hx-trigger" not in html
+    assert Channel.objects.get(user=user, kind="telegram").chat_id == "31337"
+
+
+def test_connect_without_a_bot_says_to_use_another_kind(signed_in, settings):
+    settings.TELEGRAM_BOT_TOKEN = ""
+    html = html_of(signed_in.post("/settings/notifications/telegram/connect", **HTMX))
+    assert "TELEGRAM_BOT_TOKEN is empty" in html and "hx-trigger" not in html
+    assert "TELEGRAM_BOT_TOKEN is empty" in html_of(signed_in.get(PAGE, {"add": "telegram"}, **htmx("add-channel")))
 
 
 def test_the_poll_waits_until_the_chat_appears_then_lists_it_out_of_band(signed_in, user):
@@ -316,13 +335,12 @@ def logged(user):
     btc = alert_create(user=user, data={"symbol": "BTC", "condition": {"kind": "crossing_up", "level": 100}})
     eth = alert_create(user=user, data={"symbol": "ETH", "condition": {"kind": "crossing_up", "level": 100}})
     retry = datetime.now(UTC) + timedelta(seconds=30)
-    return {
-        "sent": delivery(mail, firing(btc, seconds_ago=3), state="sent", attempts=1, latency_ms=412),
-        "failed": delivery(hook, firing(btc, seconds_ago=2), state="failed", attempts=2, last_error="HTTP 502",
-                           next_attempt_at=retry),  # fmt: skip
-        "dead": delivery(mail, firing(eth, seconds_ago=1), state="dead", attempts=1, last_error="550 no mailbox"),
-        "mail": mail, "telegram": hook, "btc": btc, "eth": eth,
-    }  # fmt: skip
+    sent = delivery(mail, firing(btc, seconds_ago=3), state="sent", attempts=1, latency_ms=412)
+    failed = delivery(
+        hook, firing(btc, seconds_ago=2), state="failed", attempts=2, last_error="HTTP 502", next_attempt_at=retry
+    )
+    dead = delivery(mail, firing(eth, seconds_ago=1), state="dead", attempts=1, last_error="550 no mailbox")
+    return {"sent": sent, "failed": failed, "dead": dead, "mail": mail, "telegram": hook, "btc": btc, "eth": eth}
 
 
 def log_rows(html: str) -> list[int]:
@@ -349,7 +367,8 @@ def test_the_log_partial_filters_by_state_channel_and_alert_and_keeps_them_for_i
     assert rows(channel=logged["mail"].pk) == [logged["dead"].pk, logged["sent"].pk]
     assert rows(alert=logged["btc"].pk, channel=logged["mail"].pk) == [logged["sent"].pk]
     html = signed_in.get(LOG, {"state": "dead"}, **htmx("delivery-log")).content.decode()
-    assert re.search(r'<div id="delivery-log"[^>]* hx-get="/settings/notifications/deliveries\?state=dead&amp;page=1" hx-trigger="every 3s"', html)
+    poll = rf'<div id="delivery-log"[^>]* hx-get="{LOG}\?state=dead&amp;page=1" hx-trigger="every 3s"'
+    assert re.search(poll, html)  # the refresh keeps the filters
 
 
 def test_the_log_without_deliveries_says_what_will_appear_and_a_filter_says_none_match(signed_in, user):
@@ -362,10 +381,7 @@ def test_a_bad_filter_is_named_instead_of_failing(signed_in, logged):
     assert 'class="banner error"' in html and "state" in html and "alert" in html
 
 
-def test_the_log_partial_takes_the_same_queries_for_3_and_30_deliveries(signed_in, logged, django_assert_max_num_queries):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
+def test_the_log_partial_takes_the_same_queries_for_3_and_30_deliveries(signed_in, logged):
     with CaptureQueriesContext(connection) as few:
         signed_in.get(LOG, **htmx("delivery-log"))
     for n in range(27):
