@@ -6,6 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 from celery.signals import worker_ready
 
+from alerts import telegram_connect
 from alerts.deliveries import deliveries_send_batch, deliveries_sweep
 from alerts.engine_runner import bars_evaluate, prices_evaluate
 from alerts.firing import alerts_expire
@@ -46,3 +47,9 @@ def _sweep_when_a_notify_worker_starts(sender, **kwargs) -> None:
     """A worker that replaces a killed one picks up its deliveries now, not after the broker's timeout."""
     if "notify" in sender.app.amqp.queues.consume_from:
         deliveries_sweep_due.apply_async(queue="notify")
+
+
+@shared_task(ignore_result=True)
+def telegram_updates_poll() -> int:
+    """Link the chats that sent the bot /start <code> since the last poll (getUpdates; beat, every 3 s)."""
+    return telegram_connect.telegram_updates_poll()

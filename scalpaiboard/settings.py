@@ -207,6 +207,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=5),
         "options": {"expires": 5},  # sweeps queued while no notify worker runs are dropped, not piled up
     },
+    # Without TELEGRAM_WEBHOOK_URL, a /start <code> links its chat within 3 s; stale polls expire unrun.
+    "telegram-updates-poll": {
+        "task": "alerts.tasks.telegram_updates_poll",
+        "schedule": timedelta(seconds=3),
+        "options": {"expires": 3},
+    },
 }
 # The engine's work has a queue of its own, so that its workers keep their alerts in memory.
 CELERY_TASK_ROUTES = {

@@ -4,6 +4,7 @@ from django.urls import path
 
 from alerts.api.channel_views import ChannelViewSet, DeliveryViewSet, TelegramViewSet
 from alerts.api.views import AlertViewSet, NotificationViewSet
+from alerts.telegram_connect import telegram_webhook
 
 
 def view(viewset, actions: dict[str, str]):
@@ -44,4 +45,5 @@ urlpatterns = [
     path("notifications/deliveries", view(DeliveryViewSet, {"get": "list"}), name="delivery-list"),
     path("notifications/deliveries/<int:id>/replay", view(DeliveryViewSet, {"post": "replay"}), name="delivery-replay"),
     path("notifications/telegram/connect", view(TelegramViewSet, {"post": "connect"}), name="telegram-connect"),
+    path("notifications/telegram/webhook", telegram_webhook, name="telegram-webhook"),
 ]

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
 from alerts.messages import message_render
 from alerts.models import Channel
@@ -85,7 +85,12 @@ class WebhookTransport(Transport):
         body, content_type = webhook_body(channel, message)
         # A test message has no delivery: its id is its own (Standard Webhooks require one).
         webhook_id = message.webhook_id or f"msg_test_{secrets.token_hex(8)}"
-        headers = {"Content-Type": content_type, **webhook_headers(channel.secret, webhook_id, body)}
+        try:
+            headers = {"Content-Type": content_type, **webhook_headers(channel.secret, webhook_id, body)}
+        except (ValueError, EmptyWebhookSecretError):  # binascii.Error is a ValueError
+            raise TransportError(
+                "the channel's secret cannot sign: it is not whsec_ + base64", permanent=True
+            ) from None
         response = http_post(channel.url, content=body.encode(), headers=headers, timeout=self.timeout)
         _raise_for(response)
 

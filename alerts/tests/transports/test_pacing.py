@@ -16,13 +16,13 @@ BACKENDS = ["redis", "memory"]
 
 
 @pytest.fixture(params=BACKENDS)
-def backend(request, settings):
+def backend(request, settings, monkeypatch):
     """Each test runs against the Redis windows (when this run has Redis) and the in-process ones, for a
     bot of its own (the windows count per bot token)."""
     if request.param == "redis" and not settings.REDIS_URL:
         pytest.skip("no REDIS_URL: embedded mode paces in process only")
-    if request.param == "memory":
-        settings.REDIS_URL = None
+    if request.param == "memory" and settings.REDIS_URL:  # not REDIS_URL = None: the cache would FLUSHDB
+        monkeypatch.setattr(pacing, "_take_shared", pacing._LOCAL.take)
     settings.TELEGRAM_BOT_TOKEN = f"{secrets.randbelow(10**9)}:pacing-{secrets.token_hex(8)}"
     return request.param
 

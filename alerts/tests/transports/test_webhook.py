@@ -178,6 +178,14 @@ def test_a_test_message_without_a_delivery_gets_an_id_of_its_own(webhook_receive
     assert signature_valid(SECRET, headers, webhook_receiver.requests[0].body)
 
 
+@pytest.mark.parametrize("secret", ["", "whsec_", "whsec_***"])
+def test_a_secret_that_cannot_sign_is_a_permanent_error(webhook_receiver, secret):
+    with pytest.raises(TransportError) as raised:
+        TRANSPORT.send(channel(webhook_receiver, secret=secret), MESSAGE)
+    assert raised.value.permanent
+    assert webhook_receiver.requests == []
+
+
 # --- secrets --------------------------------------------------------------------------------------
 
 
