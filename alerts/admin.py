@@ -1,13 +1,15 @@
-"""Admin for alerts, their firings and notifications. What the engine writes (status after firing,
+"""Admin for alerts, their firings, notifications, channels and deliveries. What the engine writes (status after firing,
 the last firing, the count, its memory; firings themselves) is read-only: an operator edits what a
-user could, and pauses or resumes through the actions, which tell the engines to reload."""
+user could, and pauses or resumes through the actions, which tell the engines to reload. Deliveries
+are the delivery machinery's record: read-only, replayed through the action."""
 
 from django import forms
 from django.contrib import admin, messages
 
 from alerts.changes import alerts_changed
 from alerts.conditions import ConditionError, condition_clean, condition_words
-from alerts.models import Alert, AlertEvent, Notification
+from alerts.deliveries import delivery_replay
+from alerts.models import Alert, AlertEvent, Channel, Delivery, Notification
 from alerts.services import AlertInvalid, alerts_pause, alerts_resume
 
 
@@ -26,6 +28,7 @@ class AlertAdminForm(forms.ModelForm):
             "expires_at",
             "message",
             "note",
+            "urgent",
             "status",
         )
 
@@ -124,3 +127,49 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    """Users' channels; a webhook's secret is not shown."""
+
+    list_display = ("id", "user", "kind", "name", "target", "enabled", "disabled_reason", "created_at")
+    list_filter = ("kind", "enabled")
+    search_fields = ("=id", "user__username", "name", "address", "chat_id", "url")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    exclude = ("secret",)
+    readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """The delivery log, as the delivery machinery records it."""
+
+    list_display = (
+        "id",
+        "channel",
+        "event",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "held",
+        "latency_ms",
+        "created_at",
+    )
+    list_filter = ("state", "channel__kind", "held")
+    search_fields = ("=id", "channel__user__username", "event__alert__coin__symbol", "last_error")
+    list_select_related = ("channel", "event")
+    date_hierarchy = "created_at"
+    actions = ("replay",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Replay the selected deliveries (same webhook-id)", permissions=["view"])
+    def replay(self, request, queryset) -> None:
+        replays = [delivery_replay(delivery=delivery) for delivery in queryset]
+        self.message_user(request, f"{len(replays)} deliveries replayed.", messages.SUCCESS)

@@ -18,6 +18,8 @@ from alerts import transports
 from alerts.deliveries import message_test
 from alerts.messages import PLACEHOLDERS, message_render, message_unknown_placeholders
 from alerts.models import Channel
+from alerts.transports.apprise import apprise_url_refusal
+from alerts.transports.email import email_refusal
 from alerts.transports.http import url_refusal
 from alerts.transports.telegram import chat_id_refusal
 from alerts.transports.webhook import webhook_secret_new, webhook_secret_refusal
@@ -102,28 +104,6 @@ def channel_test(*, channel: Channel) -> dict:
         error = f"Rate limited by the service's limits: try again in {paced.wait:.0f} s."
     latency_ms = round((time.perf_counter() - started) * 1000)
     return {"ok": error is None, "error": error, "permanent": permanent, "latency_ms": latency_ms}
-
-
-# --- Targets (interim: until alerts.transports' email and apprise checks land, then imported) --------
-
-
-def email_refusal(address: str) -> str | None:
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
-
-    try:
-        validate_email(address)
-    except ValidationError:
-        return "Must be an email address, e.g. trader@example.com."
-    return None
-
-
-def apprise_url_refusal(url: str) -> str | None:
-    import apprise
-
-    if apprise.Apprise.instantiate(url) is None:
-        return "Must be a URL Apprise knows, e.g. discord://webhook_id/webhook_token or ntfy://topic."
-    return None
 
 
 # --- Cleaning --------------------------------------------------------------------------------------

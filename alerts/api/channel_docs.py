@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiExample
 
 from alerts.api.docs import one_of_values
 from alerts.channels import MAX_LENGTH
+from alerts.transports.telegram import CHAT_ID
 
 HH_MM = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "22:00"}
 QUIET_HOURS = {
@@ -28,6 +29,10 @@ def _text(name: str, description: str, **extra) -> dict:
     return {"type": "string", "maxLength": MAX_LENGTH[name], "description": description, **extra}
 
 
+# whsec_ + base64 of 16 bytes or more: five groups of four characters and a padded end, or more groups.
+B64 = "[A-Za-z0-9+/]"
+PADDED = f"{B64}{{2}}==|{B64}{{3}}="
+SECRET_PATTERN = f"^whsec_(?:{B64}{{4}}){{5}}(?:(?:{B64}{{4}})+(?:{PADDED})?|{PADDED})$"
 NAME = _text("name", "A label for pickers; empty: the target.")
 ENABLED = {"type": "boolean", "default": True, "description": "false: no deliveries; true clears disabled_reason."}
 KIND_PROPERTIES = {
@@ -37,7 +42,7 @@ KIND_PROPERTIES = {
             "chat_id",
             "A numeric chat id (negative for groups) or a public channel's @name; the connect flow "
             "(POST /api/notifications/telegram/connect) finds yours.",
-            pattern="^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$",
+            pattern=f"^(?:{CHAT_ID.pattern})$",
         )
     },
     "webhook": {
@@ -48,7 +53,7 @@ KIND_PROPERTIES = {
             "secret",
             "whsec_ + the base64 of at least 16 bytes, the Standard Webhooks signing key; left out: one is "
             "generated, shown once in the create answer.",
-            pattern="^whsec_[A-Za-z0-9+/]{22,}={0,2}$",
+            pattern=SECRET_PATTERN,
         ),
         "body": _text(
             "body",

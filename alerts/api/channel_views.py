@@ -29,7 +29,7 @@ from alerts.api.channel_serializers import (
     DeliverySerializer,
     TelegramConnectSerializer,
 )
-from alerts.api.views import NOT_A_LIST, BodyFirst
+from alerts.api.views import NOT_A_LIST, BodyFirst, BodyRequiredSchema
 from alerts.channels import channel_create, channel_delete, channel_test, channel_update
 from alerts.deliveries import delivery_replay
 from alerts.filters import DeliveryFilter
@@ -75,6 +75,7 @@ NO_BOT_503 = OpenApiResponse(description="The server has no Telegram bot (TELEGR
 class ChannelViewSet(BodyFirst, viewsets.GenericViewSet):
     """Your notification channels: email, Telegram, webhooks and Apprise."""
 
+    schema = BodyRequiredSchema()
     queryset = Channel.objects.none()  # for the schema; requests read channels_list
     serializer_class = ChannelSerializer
     parser_classes = [BoundedJSONParser]

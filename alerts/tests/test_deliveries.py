@@ -83,7 +83,7 @@ def test_an_alert_without_channels_costs_the_firing_one_statement_more(user, coi
     channelled = alert_with(user, coins["ETH"], channel_make(user))
     with CaptureQueriesContext(connection) as plain:
         _fire(alert)
-    statements = [q["sql"] for q in plain.captured_queries if "alerts_delivery" in q["sql"]]
+    statements = [q["sql"] for q in plain.captured_queries if "alerts_alert_channels" in q["sql"]]
     assert len(statements) == 1
     _fire(channelled)
     assert Delivery.objects.filter(channel__alerts=channelled).count() == 1
