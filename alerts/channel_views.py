@@ -25,6 +25,7 @@ from alerts.deliveries import delivery_replay
 from alerts.filters import DeliveryFilter
 from alerts.models import Channel, Delivery
 from alerts.selectors import channels_list, deliveries_list
+from alerts.telegram_connect import connect_code_create
 from alerts.transports import TransportError
 from scalpaiboard.api import ApplicationError
 
@@ -176,7 +177,6 @@ def telegram_connect(request: HttpRequest) -> HttpResponse:
     that sent the code appears among the channels."""
     if not settings.TELEGRAM_BOT_TOKEN:
         return render(request, "alerts/channels/_telegram_code.html", {"error": NO_BOT})
-    from alerts.telegram_connect import connect_code_create  # here: it imports the Bot API client
     try:
         code = connect_code_create(user=request.user)
     except (ApplicationError, TransportError) as error:  # the bot cannot be reached
