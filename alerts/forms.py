@@ -12,9 +12,11 @@ import json
 
 from django import forms
 
+from alerts.channel_forms import channel_label
 from alerts.conditions import ALL_OF, BAR_KINDS, PRICE_KINDS, Param
 from alerts.messages import DEFAULT_MESSAGE, FIRING_FIELDS
-from alerts.models import Alert
+from alerts.models import Alert, Channel
+from alerts.selectors import channels_list
 from markets.analysis.patterns.pattern import PATTERN_KINDS
 from markets.timeframes import Timeframe
 
@@ -98,7 +100,22 @@ MESSAGE_HELP = (
 )
 
 # Service error keys outside the condition that are form fields of the same name.
-TOP_FIELDS = ("symbol", "frequency", "timeframe", "cooldown", "expires_at", "message", "note")
+TOP_FIELDS = ("symbol", "frequency", "timeframe", "cooldown", "expires_at", "message", "note", "channels", "urgent")
+
+
+class ChannelChoiceField(forms.TypedMultipleChoiceField):
+    """Channel ids as numbers. Whose they are is the services' to check (one message, on this field),
+    so any number passes here; text that is not one goes as typed, for the services to name."""
+
+    def __init__(self, **kwargs):
+        super().__init__(coerce=_channel_id, **kwargs)
+
+    def valid_value(self, value) -> bool:
+        return True
+
+
+def _channel_id(value):
+    return int(value) if str(value).isdigit() else value
 
 
 def kind_params(kind: str) -> dict[str, Param]:
@@ -135,9 +152,19 @@ class AlertForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": DEFAULT_MESSAGE}),
     )
     note = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+    channels = ChannelChoiceField(
+        required=False, help_text="Besides the bell, which always rings.", widget=forms.CheckboxSelectMultiple
+    )
+    urgent = forms.BooleanField(
+        label="Urgent: deliver during the channels' quiet hours too", required=False,
+        help_text="Otherwise a firing in a channel's quiet hours waits for the digest sent when they end.",
+    )  # fmt: skip
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # The user's channels, disabled ones too (marked): picking one now sends once it is enabled again.
+        self.user_channels = list(channels_list(user=user)) if user is not None else []
+        self.fields["channels"].choices = [(str(c.pk), channel_label(c)) for c in self.user_channels]
         self.chosen_kind = self._chosen_kind()
         for name, param in kind_params(self.chosen_kind).items():
             self.fields[name] = param_field(name, param)
@@ -172,6 +199,12 @@ class AlertForm(forms.Form):
         return [(radio, *FREQUENCIES[radio.data["value"]]) for radio in self["frequency"]]
 
     @property
+    def channel_options(self) -> list[tuple[forms.BoundField, Channel]]:
+        """Each channel's checkbox beside its channel (to say which are disabled, and why)."""
+        by_id = {str(c.pk): c for c in self.user_channels}
+        return [(box, by_id[str(box.data["value"])]) for box in self["channels"]]
+
+    @property
     def param_fields(self) -> list[forms.BoundField]:
         """The bound fields of the chosen kind's parameters, in the condition's order."""
         names = ["conditions"] if self.chosen_kind == ALL_OF else list(kind_params(self.chosen_kind))
@@ -195,6 +228,8 @@ class AlertForm(forms.Form):
             "expires_at": _instant(data.get("expires_at")),
             "message": data.get("message", ""),
             "note": data.get("note", ""),
+            "channels": data.get("channels") or [],
+            "urgent": bool(data.get("urgent")),
         }
         cooldown = _typed(data.get("cooldown"), Param("integer"))
         if cooldown is not None:
@@ -261,6 +296,8 @@ def alert_initial(alert: Alert) -> dict:
         "expires_at": alert.expires_at.strftime("%Y-%m-%dT%H:%M") if alert.expires_at else "",
         "message": alert.message,
         "note": alert.note,
+        "channels": [str(pk) for pk in alert.channels.values_list("pk", flat=True)],
+        "urgent": alert.urgent,
     }
     for name, value in condition.items():
         if name == "conditions":

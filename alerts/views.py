@@ -144,8 +144,8 @@ def alert_new(request: HttpRequest) -> HttpResponse:
     """The create form (prefilled from the query string); a POST creates the alert. An HTMX POST
     (the coin chart's price alert) gets a short answer instead of a redirect."""
     if request.method == "GET":
-        return _form_page(request, AlertForm(initial=_initial(request.GET)), None)
-    form = AlertForm(request.POST)
+        return _form_page(request, AlertForm(initial=_initial(request.GET), user=request.user), None)
+    form = AlertForm(request.POST, user=request.user)
     alert = _saved(form, lambda data: alert_create(user=request.user, data=data))
     if request.htmx:
         return render(request, "alerts/_quick_result.html", {"form": form, "alert": alert})
@@ -161,8 +161,8 @@ def alert_edit(request: HttpRequest, pk: int) -> HttpResponse:
     alert = alert_get(user=request.user, id=pk)
     if request.method == "GET":
         initial = _initial(request.GET) if request.htmx else alert_initial(alert)
-        return _form_page(request, AlertForm(initial=initial), alert)
-    form = AlertForm(request.POST)
+        return _form_page(request, AlertForm(initial=initial, user=request.user), alert)
+    form = AlertForm(request.POST, user=request.user)
     if _saved(form, lambda data: alert_update(alert=alert, data=data)) is None:
         return _form_page(request, form, alert, status=400)
     messages.success(request, "Alert saved.")
@@ -189,10 +189,11 @@ def _form_page(request: HttpRequest, form: AlertForm, alert: Alert | None, statu
 
 
 def _initial(params) -> dict:
-    """Initial values from a query string: one value per field, the list for pattern classes."""
+    """Initial values from a query string: one value per field, the lists for pattern classes and channels."""
     initial = {name: params.get(name) for name in params}
-    if "patterns" in params:
-        initial["patterns"] = params.getlist("patterns")
+    for name in ("patterns", "channels"):
+        if name in params:
+            initial[name] = params.getlist(name)
     return initial
 
 
@@ -200,7 +201,7 @@ def _initial(params) -> dict:
 @require_POST
 def alert_preview(request: HttpRequest) -> HttpResponse:
     """The form's backtest: when the alert as typed would have fired over the last 30 days."""
-    form = AlertForm(request.POST)
+    form = AlertForm(request.POST, user=request.user)
     if not form.is_valid():
         return render(request, "alerts/_backtest.html", {"form": form})
     try:

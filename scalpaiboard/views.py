@@ -23,10 +23,6 @@ UPCOMING = {
         "A streaming chat that screens the market, analyses coins, creates alerts and fills your "
         "watchlist, on the AI provider you choose, or offline with none.",
     ),
-    "settings": (
-        "Settings",
-        "Your notification channels, AI providers and budgets, and API tokens.",
-    ),
 }
 
 
