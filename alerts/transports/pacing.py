@@ -1,19 +1,26 @@
 """Telegram's rate limits, kept before each send so that a burst queues instead of drawing 429s: one
-message a second per chat, 20 a minute per group (a negative chat id), 30 a second for the bot.
+message a second per chat, 20 a minute per group (a negative chat id, one every 3 s), 30 a second for
+the bot.
 
-Each limit is a sliding window (never more than ``count`` sends in any ``period``), counted in Redis
-by one Lua script (one round trip, atomic, on Redis' clock) when REDIS_URL is set, so every worker
-shares them; in process memory otherwise, or while Redis is unreachable.
+A send is booked into a schedule: the bot's time is cut into slots of 1/30 s, each holding one send,
+and each chat (and group) keeps the time its next send may come. A send gets the first free bot slot
+at or after its chat's next time. When that slot is near (EARLY), the sender sleeps until it and sends;
+otherwise the slot stays reserved for the send's ``token`` and ``Paced(wait)`` puts the delivery off
+until exactly then, when it goes ahead of newcomers. So a burst of a thousand messages is scheduled
+once, each delivery put off once, and other chats' messages fill the bot's free slots in between.
+
+The schedule lives in Redis (one Lua script, one round trip, on Redis' clock) when REDIS_URL is set,
+so every worker shares it; in process memory otherwise, or while Redis is unreachable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -26,105 +33,173 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Limit:
-    """At most ``count`` sends in any ``period`` seconds."""
+    """At most ``count`` sends in any ``period`` seconds, spaced evenly."""
 
     count: int
     period: float
+
+    @property
+    def interval(self) -> float:
+        return self.period / self.count
 
 
 CHAT = Limit(1, 1.0)
 GROUP = Limit(20, 60.0)
 BOT = Limit(30, 1.0)
+EARLY = 0.25  # a slot this close is waited for in place (the sender sleeps) rather than put off
+RESERVED_FOR = 600  # seconds a reserved slot is kept after its time, for a send that comes back late
 
-# KEYS: the windows. ARGV: parts, a unique name for this call's sends, then count and period (µs) per
-# window. Returns 0 and records the sends when every window has room, else the µs until they all do.
-WINDOWS_TAKE = """
+# KEYS: the bot's booked slots (a hash: slot number -> 1; past ones dropped as time passes), the first
+# slot from now that may be free, the chat's next time, the group's next time (or an unused key), the
+# send's reservation. ARGV: the bot's slots a second, the chat's and group's intervals (ms, 0: no
+# group), parts, EARLY (ms), RESERVED_FOR (ms). Times are ms on Redis' clock.
+# Returns {go, wait ms}: go 1 means send after wait (at most EARLY); go 0 means put off for wait.
+SCHEDULE = """
 local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local parts = tonumber(ARGV[1])
-local wait = 0
-for i, key in ipairs(KEYS) do
-  local count, period = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - period)
-  local over = redis.call('ZCARD', key) + math.min(parts, count) - count
-  if over > 0 then
-    local frees = redis.call('ZRANGE', key, over - 1, over - 1, 'WITHSCORES')
-    wait = math.max(wait, tonumber(frees[2]) + period - now)
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local per_second, chat_gap, group_gap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local parts, early, keep = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local held = redis.call('GET', KEYS[5])
+if held then
+  local wait = tonumber(held) - now
+  if wait > early then return {0, wait} end
+  redis.call('DEL', KEYS[5])
+  return {1, math.max(wait, 0)}
+end
+local current = math.ceil(now * per_second / 1000)
+local hint = tonumber(redis.call('GET', KEYS[2]) or '0')
+if hint < current - 60 * per_second then hint = current end
+while hint < current do
+  redis.call('HDEL', KEYS[1], hint)
+  hint = hint + 1
+end
+while redis.call('HEXISTS', KEYS[1], hint) == 1 do hint = hint + 1 end
+local start = math.max(now, tonumber(redis.call('GET', KEYS[3]) or '0'))
+if group_gap > 0 then start = math.max(start, tonumber(redis.call('GET', KEYS[4]) or '0')) end
+local slot = math.max(math.ceil(start * per_second / 1000), hint)
+local first, booked = nil, 0
+while booked < parts do
+  if redis.call('HSETNX', KEYS[1], slot, 1) == 1 then
+    first = first or slot
+    booked = booked + 1
   end
+  slot = slot + 1
 end
-if wait > 0 then
-  return wait
+redis.call('SET', KEYS[2], hint, 'PX', 60000)
+local at = math.ceil(first * 1000 / per_second)
+redis.call('SET', KEYS[3], at + chat_gap, 'PX', at + chat_gap - now + 1000)
+if group_gap > 0 then redis.call('SET', KEYS[4], at + group_gap * parts, 'PX', at + group_gap * parts - now + 1000) end
+redis.call('PEXPIRE', KEYS[1], at - now + 60000)
+local wait = at - now
+if wait > early then
+  redis.call('SET', KEYS[5], at, 'PX', wait + keep)
+  return {0, wait}
 end
-for i, key in ipairs(KEYS) do
-  for part = 1, parts do
-    redis.call('ZADD', key, now, ARGV[2] .. ':' .. part)
-  end
-  redis.call('PEXPIRE', key, math.ceil(tonumber(ARGV[2 * i + 2]) / 1000) + 1000)
-end
-return 0
+return {1, math.max(wait, 0)}
 """
 
 
-def pace_telegram(chat_id: str, *, parts: int = 1) -> None:
-    """Take the bot's next send to ``chat_id`` now, or raise Paced(wait) and take nothing. ``parts``: a
-    message split in that many sendMessage calls, sent back to back; each counts for the group and the
-    bot, but they make one message for the chat's one a second."""
-    windows = telegram_windows(str(chat_id))
-    wait = _take_shared(windows, parts) if settings.REDIS_URL else _LOCAL.take(windows, parts)
-    if wait > 0:
+def pace_telegram(chat_id: str, *, token: str = "", parts: int = 1) -> None:
+    """Book the bot's next send to ``chat_id``: return when it may go (after at most EARLY seconds'
+    sleep), else keep its slot for ``token`` and raise Paced(wait). ``token`` names the send across its
+    comebacks (the delivery's webhook id); ``parts``: a message split in that many sendMessage calls,
+    sent back to back, which take a bot slot each and count once for the chat."""
+    token = token or uuid.uuid4().hex
+    keys = telegram_keys(str(chat_id), token)
+    go, wait = _book_shared(keys, str(chat_id), parts) if settings.REDIS_URL else _LOCAL.book(keys, str(chat_id), parts)
+    if not go:
         raise Paced(wait)
+    if wait > 0:
+        time.sleep(wait)
 
 
-def telegram_windows(chat_id: str) -> list[tuple[str, Limit]]:
-    """The limits a send to ``chat_id`` counts against, with their keys (per bot token)."""
+def telegram_keys(chat_id: str, token: str) -> list[str]:
+    """The schedule's keys a send to ``chat_id`` uses (per bot token): bot slots, the bot's first free
+    slot, the chat's and the group's next times, the send's reservation."""
     bot = "pace:telegram:" + hashlib.sha256(settings.TELEGRAM_BOT_TOKEN.encode()).hexdigest()[:16]
-    windows = [(f"{bot}:chat:{chat_id}", CHAT)]
-    if chat_id.startswith("-"):
-        windows.append((f"{bot}:group:{chat_id}", GROUP))
-    return [*windows, (f"{bot}:all", BOT)]
+    return [
+        f"{bot}:slots",
+        f"{bot}:free",
+        f"{bot}:chat:{chat_id}",
+        f"{bot}:group:{chat_id}",
+        f"{bot}:slot:{chat_id}:{token}",
+    ]
 
 
-def _take_shared(windows: list[tuple[str, Limit]], parts: int) -> float:
-    """The wait (seconds) the Redis windows ask for, having recorded the sends when it is 0."""
+def _gaps(chat_id: str) -> tuple[int, int]:
+    """The chat's and group's intervals in ms (the group's 0 for a private chat or a channel)."""
+    group = round(GROUP.interval * 1000) if chat_id.startswith("-") else 0
+    return round(CHAT.interval * 1000), group
+
+
+def _book_shared(keys: list[str], chat_id: str, parts: int) -> tuple[bool, float]:
+    """(go, wait seconds) from the schedule in Redis."""
     from django_redis import get_redis_connection
     from redis.exceptions import RedisError
 
-    args = [parts, uuid.uuid4().hex]
-    for _, limit in windows:
-        args += [limit.count, int(limit.period * 1_000_000)]
+    args = [BOT.count / BOT.period, *_gaps(chat_id), parts, round(EARLY * 1000), RESERVED_FOR * 1000]
     try:
         redis = get_redis_connection("default")
-        waited = redis.register_script(WINDOWS_TAKE)(keys=[cache.make_key(k) for k, _ in windows], args=args)
+        go, wait = redis.register_script(SCHEDULE)(keys=[cache.make_key(k) for k in keys], args=args)
     except RedisError as error:
         logger.warning("Telegram pacing counts in this process while Redis is unreachable: %s", error)
-        return _LOCAL.take(windows, parts)
-    return int(waited) / 1_000_000
+        return _LOCAL.book(keys, chat_id, parts)
+    return bool(go), int(wait) / 1000
 
 
-class LocalWindows:
-    """The same sliding windows in this process' memory (embedded mode: one process sends)."""
+class LocalSchedule:
+    """The same schedule in this process' memory (embedded mode: one process sends)."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._sent: dict[str, deque[float]] = {}
+        self._slots: dict[str, set[int]] = {}  # per bot
+        self._next: dict[str, float] = {}
+        self._reserved: dict[str, float] = {}
 
-    def take(self, windows: list[tuple[str, Limit]], parts: int) -> float:
-        now, wait = time.monotonic(), 0.0
+    def book(self, keys: list[str], chat_id: str, parts: int) -> tuple[bool, float]:
+        bot, _, chat, group, reservation = keys
+        chat_gap, group_gap = (gap / 1000 for gap in _gaps(chat_id))
+        per_second = BOT.count / BOT.period
         with self._lock:
-            for key, limit in windows:
-                sent = self._sent.setdefault(key, deque())
-                while sent and sent[0] <= now - limit.period:
-                    sent.popleft()
-                over = len(sent) + min(parts, limit.count) - limit.count
-                if over > 0:
-                    wait = max(wait, sent[over - 1] + limit.period - now)
-            if wait > 0:
-                return wait
-            for key, _ in windows:
-                self._sent[key].extend([now] * parts)
-            if len(self._sent) > 10_000:  # chats that went quiet: forget them
-                self._sent = {key: sent for key, sent in self._sent.items() if sent and sent[-1] > now - 60}
-        return 0.0
+            now = time.monotonic()
+            if reservation in self._reserved:
+                return self._comeback(reservation, now)
+            start = max(now, self._next.get(chat, 0.0), self._next.get(group, 0.0) if group_gap else 0.0)
+            first = self._take(self._slots.setdefault(bot, set()), math.ceil(start * per_second), parts)
+            at = first / per_second
+            self._next[chat] = at + chat_gap
+            if group_gap:
+                self._next[group] = at + group_gap * parts
+            self._forget(now, per_second)
+            if at - now > EARLY:
+                self._reserved[reservation] = at
+                return False, at - now
+            return True, max(at - now, 0.0)
+
+    def _comeback(self, reservation: str, now: float) -> tuple[bool, float]:
+        wait = self._reserved[reservation] - now
+        if wait > EARLY:
+            return False, wait
+        del self._reserved[reservation]
+        return True, max(wait, 0.0)
+
+    @staticmethod
+    def _take(booked: set[int], slot: int, parts: int) -> int:
+        """Book the first ``parts`` free slots from ``slot``; return the first."""
+        first = None
+        while parts:
+            if slot not in booked:
+                booked.add(slot)
+                first = slot if first is None else first
+                parts -= 1
+            slot += 1
+        return first
+
+    def _forget(self, now: float, per_second: float) -> None:
+        if sum(map(len, self._slots.values())) + len(self._next) + len(self._reserved) > 10_000:  # the past
+            self._slots = {bot: {s for s in slots if s >= now * per_second} for bot, slots in self._slots.items()}
+            self._next = {key: at for key, at in self._next.items() if at > now}
+            self._reserved = {key: at for key, at in self._reserved.items() if at > now - RESERVED_FOR}
 
 
-_LOCAL = LocalWindows()
+_LOCAL = LocalSchedule()

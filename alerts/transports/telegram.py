@@ -140,7 +140,7 @@ class TelegramTransport(Transport):
 
     def send(self, channel: Channel, message: Message) -> None:
         parts = telegram_parts(telegram_lines(message))
-        pace_telegram(channel.chat_id, parts=len(parts))
+        pace_telegram(channel.chat_id, token=message.webhook_id, parts=len(parts))
         for part in parts:
             self._send_part(channel, part)
 
