@@ -107,7 +107,9 @@ def data_create(*, users: int, alerts: int, webhook_url: str) -> tuple[list[str]
     condition = condition_clean({"kind": "price_above", "level": 1e12})
     cookies, ids = [], []
     for n in range(users):
-        user = get_user_model().objects.create_user(username=f"bench-notify-{n}", password="pw-bench-123456")
+        user = get_user_model().objects.create_user(
+            username=f"bench-notify-{n}", email=f"bench-notify-{n}@example.com", password="pw-bench-123456"
+        )
         webhook = Channel.objects.create(
             user=user, kind="webhook", url=f"{webhook_url}u{n}", secret=webhook_secret_new()
         )
