@@ -49,12 +49,13 @@ def deliveries_create(events: list[tuple[int, int]]) -> list[int]:
 def _create_orm(events: list[tuple[int, int]]) -> list[int]:
     links = Alert.channels.through.objects.filter(
         alert_id__in={alert for _, alert in events}, channel__enabled=True
-    ).values_list("alert_id", "channel_id")
-    channels: dict[int, list[int]] = {}
-    for alert, channel in links:
-        channels.setdefault(alert, []).append(channel)
-    rows = [Delivery(event_id=event, channel_id=c) for event, alert in events for c in channels.get(alert, [])]
-    return [d.pk for d in Delivery.objects.bulk_create(rows)]
+    ).values_list("alert_id", "channel_id", "channel__kind")
+    channels: dict[int, list[tuple[str, int]]] = {}
+    for alert, channel, kind in links:
+        channels.setdefault(alert, []).append((kind, channel))
+    rows = [(kind, Delivery(event_id=e, channel_id=c)) for e, alert in events for kind, c in channels.get(alert, [])]
+    rows.sort(key=lambda row: row[0])  # grouped by kind, as DELIVERIES_SQL returns them
+    return [d.pk for d in Delivery.objects.bulk_create([delivery for _, delivery in rows])]
 
 
 def _enqueue_on_commit(ids: list[int], *, delay: float = 0.0) -> None:

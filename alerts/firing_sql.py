@@ -41,13 +41,17 @@ FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[]
 RETURNING id
 """
 # One pending delivery per enabled channel of each new event's alert: (event, alert) pairs in, ids out.
+# The new ids come grouped by channel kind, so that a batch of webhooks never waits on a paced Telegram send.
 DELIVERIES_SQL = """
-INSERT INTO alerts_delivery (channel_id, event_id, state, attempts, held, last_error, created_at)
-SELECT ac.channel_id, t.e, 'pending', 0, false, '', now()
-FROM unnest(%s::bigint[], %s::bigint[]) AS t(e, a)
-    JOIN alerts_alert_channels AS ac ON ac.alert_id = t.a
-    JOIN alerts_channel AS c ON c.id = ac.channel_id AND c.enabled
-RETURNING id
+WITH created AS (
+    INSERT INTO alerts_delivery (channel_id, event_id, state, attempts, held, last_error, created_at)
+    SELECT ac.channel_id, t.e, 'pending', 0, false, '', now()
+    FROM unnest(%s::bigint[], %s::bigint[]) AS t(e, a)
+        JOIN alerts_alert_channels AS ac ON ac.alert_id = t.a
+        JOIN alerts_channel AS c ON c.id = ac.channel_id AND c.enabled
+    RETURNING id, channel_id
+)
+SELECT created.id FROM created JOIN alerts_channel AS c ON c.id = created.channel_id ORDER BY c.kind, created.id
 """
 # Each alert's events within the window before its latest firing (the window in seconds).
 RECENT_SQL = f"""

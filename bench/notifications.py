@@ -230,10 +230,12 @@ def workers_cpu(stack: Stack) -> float:
 # --- one burst ----------------------------------------------------------------------------------------
 
 
-def burst_run(stack, loop, sockets, alert_ids, services, *, price: float, kill: tuple[str, int] | None = None) -> dict:
+def burst_run(stack, loop, cookies, alert_ids, services, *, price: float, kill: tuple[str, int] | None = None) -> dict:
     """Fire once, wait until every delivery settled; with ``kill`` (a worker's name and the processes of
-    its replacement), kill that worker halfway through the webhooks and start a replacement."""
+    its replacement), kill that worker halfway through the webhooks and start a replacement. Each user's
+    /ws socket is opened for the burst: one left idle between bursts would miss the server's pings."""
     record, telegram_port = services
+    sockets = loop.run_until_complete(sockets_open(stack.ws_url, cookies))
     _, offset = webhooks_received(record, 0)
     telegram_before = len(telegram_received(telegram_port))
     fired_ms = int(time.time() * 1000)
@@ -252,7 +254,9 @@ def burst_run(stack, loop, sockets, alert_ids, services, *, price: float, kill: 
         collecting = asyncio.create_task(notifications_collect(sockets, len(alert_ids), 60))
         stored = await asyncio.to_thread(burst_fire, alert_ids, fired_ms, price)
         killed_at = await asyncio.to_thread(kill_halfway) if kill else None
-        return stored, killed_at, await collecting
+        in_app = await collecting
+        await asyncio.gather(*(ws.close() for ws in sockets))
+        return stored, killed_at, in_app
 
     stored, killed_at, in_app = loop.run_until_complete(burst())
     deadline = time.monotonic() + WAIT
@@ -387,17 +391,14 @@ def main() -> None:
             log(f"{args.users} users, {len(alert_ids):,} alerts, each to a webhook and a Telegram chat")
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
-            sockets = loop.run_until_complete(sockets_open(stack.ws_url, cookies))
             time.sleep(3)  # the workers are up and beat has synced its schedule
             base = baseline(f"http://127.0.0.1:{hook_port}/", args.firings, 2 * args.concurrency)
             services = (record, telegram_port)
-            runs = [("Burst", burst_run(stack, loop, sockets, alert_ids, services, price=1.0))]
+            runs = [("Burst", burst_run(stack, loop, cookies, alert_ids, services, price=1.0))]
             if not args.no_kill:
                 kill = ("notify1", args.concurrency)
-                killed = burst_run(stack, loop, sockets, alert_ids, services, price=2.0, kill=kill)
+                killed = burst_run(stack, loop, cookies, alert_ids, services, price=2.0, kill=kill)
                 runs.append(("Burst with kill -9", killed))
-            for ws in sockets:
-                loop.run_until_complete(ws.close())
     finally:
         for process, _ in receivers:
             os.killpg(process.pid, signal.SIGTERM)

@@ -51,13 +51,28 @@ def test_a_firing_creates_one_delivery_per_channel_enqueued_on_commit(
     alert = alert_with(user, coins["BTC"], *channels)
     with django_capture_on_commit_callbacks(execute=True):
         _fire(alert)
-    deliveries = list(Delivery.objects.order_by("pk"))
+    deliveries = list(Delivery.objects.order_by("channel_id"))
     assert [(d.channel_id, d.state, d.event.alert_id) for d in deliveries] == [
         (channels[0].pk, "pending", alert.pk),
         (channels[1].pk, "pending", alert.pk),
     ]
     [(ids, delay)] = enqueued
-    assert (sorted(ids), delay) == ([d.pk for d in deliveries], 0.0)
+    assert (sorted(ids), delay) == (sorted(d.pk for d in deliveries), 0.0)
+
+
+def test_a_bursts_deliveries_are_enqueued_grouped_by_channel_kind(
+    user, coins, enqueued, django_capture_on_commit_callbacks
+):
+    """A batch of webhooks must not wait on a paced Telegram send, so batches are cut from ids in kind order."""
+    telegram, webhook = channel_make(user, "telegram"), channel_make(user, "webhook")
+    alerts = [alert_with(user, coins["BTC"], telegram, webhook) for _ in range(3)]
+    ms = int(timezone.now().timestamp() * 1000)
+    firings = [Firing(alert_id=a.pk, key=f"t:{ms}", fired_ms=ms, price=101.0, bar_open=None) for a in alerts]
+    with django_capture_on_commit_callbacks(execute=True):
+        firings_store(firings)
+    [(ids, _)] = enqueued
+    kinds = dict(Delivery.objects.values_list("pk", "channel__kind"))
+    assert [kinds[pk] for pk in ids] == ["telegram"] * 3 + ["webhook"] * 3
 
 
 def test_a_rolled_back_firing_leaves_no_delivery_and_enqueues_nothing(
