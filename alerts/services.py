@@ -223,7 +223,8 @@ def _channels(value, *, user, path: str, alert: Alert | None) -> dict:
         raise _Refused(f"Must be a list of at most {MAX_CHANNELS} ids of your channels, e.g. [3, 7].")
     ids = sorted(set(value))
     if user is not None and ids:
-        yours = set(Channel.objects.filter(user=user, pk__in=ids).values_list("pk", flat=True))
+        storable = [id for id in ids if 0 < id < 2**63]  # beyond: no row has it, and the database refuses it
+        yours = set(Channel.objects.filter(user=user, pk__in=storable).values_list("pk", flat=True))
         unknown = [id for id in ids if id not in yours]
         if unknown:
             shown = ", ".join(map(str, unknown[:10]))

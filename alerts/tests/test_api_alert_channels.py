@@ -42,7 +42,7 @@ def test_another_users_channel_on_an_alert_is_refused_naming_channels(api, user,
     assert Alert.objects.count() == 0
 
 
-@pytest.mark.parametrize("channels", [[10**9], "1", [True], [1.5], None, ["1"]])
+@pytest.mark.parametrize("channels", [[10**9], [2**63], [10**30], [-1], [0], "1", [True], [1.5], None, ["1"]])
 def test_unknown_ids_and_wrong_types_are_refused_naming_channels(api, user, channels):
     response = api.post("/api/alerts", body(channels=channels), format="json")
     assert response.status_code == 400 and "channels" in response.json()
