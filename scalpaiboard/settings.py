@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "scalpaiboard.accounts",
     "markets",
     "alerts",
+    "watchlists",
 ]
 
 MIDDLEWARE = [

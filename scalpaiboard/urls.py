@@ -14,6 +14,7 @@ api = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("markets.api.urls")),
     path("", include("alerts.api.urls")),
+    path("", include("watchlists.api.urls")),
 ]
 
 # Menu sections whose releases have not landed: a page that says what is coming, not a 404.
@@ -27,6 +28,7 @@ urlpatterns = [
     path("robots.txt", views.robots, name="robots"),
     path("accounts/", include("scalpaiboard.accounts.urls")),
     path("", include("alerts.urls")),
+    path("", include("watchlists.urls")),
     *upcoming,
     path("", include("markets.urls")),
 ]

@@ -1,0 +1,3 @@
+"""API URLs (see watchlists/api/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Page URLs (see watchlists/urls.py)."""
+
+urlpatterns: list = []
