@@ -28,6 +28,18 @@ class ClosedBody(ClosedSerializer):
         return super().to_internal_value(data)
 
 
+class TextField(serializers.CharField):
+    """Text as sent: a JSON string only (DRF's CharField turns 0 into "0"), at most ``max_length``
+    characters before any trimming (as the schema's maxLength counts them)."""
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length, length=len(data))
+        return super().to_internal_value(data)
+
+
 @extend_schema_field({"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": MAX_PRICE, "nullable": True})
 class PriceField(serializers.FloatField):
     """A price above 0 and at most MAX_PRICE (USDT), or null."""
@@ -35,6 +47,8 @@ class PriceField(serializers.FloatField):
     default_error_messages = {"positive": f"Must be a number above 0 and at most {MAX_PRICE:g} (USDT), or null."}
 
     def to_internal_value(self, data) -> float:
+        if isinstance(data, bool):  # DRF would take true as 1.0
+            self.fail("invalid")
         value = super().to_internal_value(data)
         if not 0 < value <= MAX_PRICE:
             self.fail("positive")
@@ -48,16 +62,22 @@ def _price(words: str) -> PriceField:
 
 
 class WatchlistBodySerializer(ClosedBody):
-    """A list as POST /api/watchlists takes it, and PATCH /api/watchlists/{id}."""
+    """A list as POST /api/watchlists takes it."""
 
-    name = serializers.CharField(max_length=NAME_LENGTH, help_text="Unique among your lists (any case).")
+    name = TextField(max_length=NAME_LENGTH, help_text="Unique among your lists (any case).")
+
+
+class WatchlistEditSerializer(ClosedBody):
+    """A list's fields edited (PATCH /api/watchlists/{id}): those given change."""
+
+    name = TextField(max_length=NAME_LENGTH, required=False, help_text="Unique among your lists (any case).")
 
 
 class ItemBodySerializer(ClosedBody):
     """A coin added to a list."""
 
-    symbol = serializers.CharField(max_length=SYMBOL_LENGTH, help_text="A listed coin's base symbol, any case (BTC).")
-    note = serializers.CharField(max_length=NOTE_LENGTH, allow_blank=True, trim_whitespace=False, default="")
+    symbol = TextField(max_length=SYMBOL_LENGTH, help_text="A listed coin's base symbol, any case (BTC).")
+    note = TextField(max_length=NOTE_LENGTH, allow_blank=True, trim_whitespace=False, default="")
     target_price = _price("Kept as a crossing_up alert on the coin")
     stop_price = _price("Kept as a crossing_down alert on the coin")
 
@@ -65,14 +85,14 @@ class ItemBodySerializer(ClosedBody):
 class DefaultItemBodySerializer(ClosedBody):
     """A coin added to the default list (the seed's POST /api/watchlist)."""
 
-    symbol = serializers.CharField(max_length=SYMBOL_LENGTH, help_text="A listed coin's base symbol, any case (BTC).")
-    note = serializers.CharField(max_length=NOTE_LENGTH, allow_blank=True, trim_whitespace=False, default="")
+    symbol = TextField(max_length=SYMBOL_LENGTH, help_text="A listed coin's base symbol, any case (BTC).")
+    note = TextField(max_length=NOTE_LENGTH, allow_blank=True, trim_whitespace=False, default="")
 
 
 class ItemEditSerializer(ClosedBody):
     """An item's fields edited: those given change, the others stay."""
 
-    note = serializers.CharField(max_length=NOTE_LENGTH, allow_blank=True, trim_whitespace=False, required=False)
+    note = TextField(max_length=NOTE_LENGTH, allow_blank=True, trim_whitespace=False, required=False)
     target_price = _price("Kept as a crossing_up alert on the coin: made, or moved")
     stop_price = _price("Kept as a crossing_down alert on the coin: made, or moved")
 
@@ -81,7 +101,7 @@ class OrderSerializer(ClosedBody):
     """The list's coins in their new order."""
 
     symbols = serializers.ListField(
-        child=serializers.CharField(max_length=SYMBOL_LENGTH),
+        child=TextField(max_length=SYMBOL_LENGTH),
         max_length=MAX_ITEMS,
         allow_empty=True,
         help_text="Each coin of the list exactly once (any case), in the new order.",

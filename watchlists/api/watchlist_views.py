@@ -23,6 +23,7 @@ from watchlists.api.watchlist_serializers import (
     OrderSerializer,
     WatchlistBodySerializer,
     WatchlistDetailSerializer,
+    WatchlistEditSerializer,
     WatchlistItemSerializer,
     WatchlistSerializer,
 )
@@ -156,12 +157,14 @@ class WatchlistViewSet(WatchlistBase):
 
     @extend_schema(
         summary="Rename a watchlist",
-        request=WatchlistBodySerializer,
+        request=WatchlistEditSerializer,
         responses={200: WatchlistSerializer, 404: LIST_404},
     )
     def partial_update(self, request: Request, id: int) -> Response:
-        data = body(WatchlistBodySerializer, request.data)
-        watchlist = services.watchlist_update(watchlist=self.get_object(), **data)
+        data = body(WatchlistEditSerializer, request.data)
+        watchlist = self.get_object()
+        if "name" in data:
+            watchlist = services.watchlist_update(watchlist=watchlist, name=data["name"])
         return Response(_list_json(watchlist, item_count=watchlist.items.count()))
 
     @extend_schema(
