@@ -96,16 +96,25 @@ def starred_symbols(*, user) -> dict[str, list[int]]:
 # --- Items with their figures ----------------------------------------------------------------------
 
 
-def watchlist_items(*, watchlist: Watchlist, ordering: str | None = None, sparkline: bool = False) -> list[dict]:
+def watchlist_items(
+    *,
+    watchlist: Watchlist,
+    ordering: str | None = None,
+    sparkline: bool = False,
+    symbol: str | None = None,
+    now: datetime | None = None,
+) -> list[dict]:
     """The list's items as the API answers them, in the list's order or by ``ordering`` (an item field,
     ``-`` first for descending; empty values last either way); ``sparkline``: each with the hourly closes
-    of the last 7 days. Two queries (three with sparklines) whatever the number of items."""
+    of the last 7 days; ``symbol``: that coin's item only. One query (two with sparklines) whatever the
+    number of items. ``now``: the instant the changes are measured to (tests)."""
     if ordering and ordering not in ORDERINGS:
         allowed = ", ".join(ITEM_FIELDS)
         message = f"Unknown ordering {ordering[:40]!r}; allowed: any of {allowed}, with - for descending."
         raise ApplicationError(message, extra={"ordering": [message]})
-    now = timezone.now()
-    items = list(_items_with_references(watchlist, now))
+    now = now or timezone.now()
+    items = _items_with_references(watchlist, now)
+    items = list(items.filter(coin__symbol=symbol.upper()) if symbol is not None else items)
     rows = [_item_row(item) for item in items]
     if sparkline:
         closes = sparklines_for(coin_ids=[item.coin_id for item in items], now=now)

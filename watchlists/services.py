@@ -19,6 +19,7 @@ from django.db.models import Max
 from django.http import Http404
 
 from alerts import services as alert_services
+from alerts.conditions import MAX_PRICE
 from alerts.models import Alert
 from alerts.watchlist_alerts import watchlist_alerts_sync
 from markets.models import Coin
@@ -93,7 +94,7 @@ def watchlist_create(*, user, name: str) -> Watchlist:
         name = _name_clean(user=user, name=name)
         lists = Watchlist.objects.select_for_update().filter(user=user)
         if lists.count() >= MAX_LISTS:
-            raise _refuse("name", f"You have {MAX_LISTS} lists, the most allowed: delete one first.")
+            raise _refuse("name", f"Too many lists: you have {MAX_LISTS}, the most allowed. Delete one first.")
         last = lists.aggregate(last=Max("position"))["last"]
         try:
             with transaction.atomic():
@@ -141,7 +142,7 @@ def _coin_for(symbol) -> Coin:
     except Coin.DoesNotExist:
         raise _refuse("symbol", f"Unknown coin symbol '{shown}'. GET /api/coins lists the known ones.") from None
     if not coin.is_active:
-        raise _refuse("symbol", f"{coin.symbol} is not listed now, so it has no live price to follow.")
+        raise _refuse("symbol", f"Not listed now: {coin.symbol} has no live price to follow.")
     return coin
 
 
@@ -158,24 +159,28 @@ def _locked(watchlist: Watchlist) -> None:
     list(Watchlist.objects.select_for_update().filter(pk=watchlist.pk).values_list("pk"))
 
 
-def watchlist_item_add(*, watchlist: Watchlist, symbol: str, note: str = "") -> WatchlistItem:
-    """``symbol`` appended to the list at its current price; 400 naming ``symbol`` when it is unknown,
-    already on the list, or the list holds MAX_ITEMS coins."""
+def watchlist_item_add(
+    *, watchlist: Watchlist, symbol: str, note: str = "", target_price=None, stop_price=None
+) -> WatchlistItem:
+    """``symbol`` appended to the list at its current price, with its target and stop alerts when given;
+    400 naming ``symbol`` when it is unknown, already on the list, or the list holds MAX_ITEMS coins."""
     coin, note = _coin_for(symbol), _note_clean(note)
+    prices = {"target_price": target_price, "stop_price": stop_price}
+    prices = {name: _price_clean(name, value) for name, value in prices.items() if value is not None}
     with transaction.atomic():
         _locked(watchlist)
         items = WatchlistItem.objects.filter(watchlist=watchlist)
         if items.filter(coin=coin).exists():
-            raise _refuse("symbol", f"{coin.symbol} is already on {watchlist.name}.")
+            raise _refuse("symbol", f"Already on this list: {coin.symbol} is on {watchlist.name}.")
         if items.count() >= MAX_ITEMS:
-            raise _refuse("symbol", f"{watchlist.name} holds {MAX_ITEMS} coins, the most a list may: remove one first.")
+            raise _refuse("symbol", f"The list is full: {watchlist.name} holds {MAX_ITEMS} coins. Remove one first.")
         last = items.aggregate(last=Max("position"))["last"]
         item = WatchlistItem.objects.create(
             watchlist=watchlist, coin=coin, note=note, added_price=coin.price, position=0 if last is None else last + 1
         )
         watchlist_alerts_sync(watchlist_id=watchlist.pk)
-    item.coin = coin
-    return item
+        item.coin, item.watchlist = coin, watchlist
+        return watchlist_item_update(item=item, **prices) if prices else item
 
 
 def watchlist_item_update(*, item: WatchlistItem, note=UNSET, target_price=UNSET, stop_price=UNSET) -> WatchlistItem:
@@ -204,8 +209,10 @@ def _price_clean(field: str, value) -> float | None:
             value = float(value)
         except ValueError:
             raise _refuse(field, "Must be a positive number (USDT), or null to clear it.") from None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise _refuse(field, "Must be a positive number (USDT), or null to clear it.")
+    if not 0 < value <= MAX_PRICE:
+        raise _refuse(field, f"Must be a number above 0 and at most {MAX_PRICE:g} (USDT), or null to clear it.")
     return float(value)
 
 
@@ -227,7 +234,7 @@ def _price_alert_set(item: WatchlistItem, field: str, price: float | None) -> di
         else:
             alert = alert_services.alert_update(alert=alert, data={"condition": condition}, partial=True)
     except alert_services.AlertInvalid as refused:
-        raise _refuse(field, refused.message) from None
+        raise _refuse(field, f"Its alert was refused: {refused.message}") from None
     return {field: price, link: alert}
 
 

@@ -1,29 +1,25 @@
-"""Fixtures of the watchlist tests (imported by test_watchlist_*.py): two users on the test market, the
-first signed in to an API client, and candles written at chosen times."""
+"""What the watchlist tests (test_watchlist_*.py) share: users, coins, items and candles written at
+chosen times."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from markets.models import Candle, Coin
 from scalpaiboard.accounts.models import User
+from watchlists.models import Watchlist, WatchlistItem
 
 
-@pytest.fixture
-def user(coins):
-    return User.objects.create_user(username="trader", email="trader@example.com")
+def user_make(name: str) -> User:
+    """A user (with the default list sign-up gives)."""
+    return User.objects.create_user(username=name, email=f"{name}@example.com")
 
 
-@pytest.fixture
-def other(coins):
-    return User.objects.create_user(username="other", email="other@example.com")
-
-
-@pytest.fixture
-def api(user):
+def api_for(user: User) -> APIClient:
+    """An API client signed in as ``user``."""
     client = APIClient()
     client.force_authenticate(user)
     return client
@@ -42,3 +38,21 @@ def hour_floor(moment: datetime) -> datetime:
 
 def hours_back(moment: datetime, hours: int) -> datetime:
     return hour_floor(moment) - timedelta(hours=hours)
+
+
+def coins_make(count: int, *, price: float = 10.0) -> list[Coin]:
+    """``count`` more listed coins (C0001, C0002, ...), priced ``price``."""
+    now = timezone.now()
+    made = [
+        Coin(symbol=f"C{n:04d}", name=f"Coin {n}", rank=100 + n, price=price, volume_24h=1.0, updated_at=now)
+        for n in range(1, count + 1)
+    ]
+    return Coin.objects.bulk_create(made)
+
+
+def items_make(watchlist: Watchlist, coins: list[Coin]) -> None:
+    """``coins`` on the list, in that order, added at their price (written at once, as a fixture)."""
+    WatchlistItem.objects.bulk_create(
+        WatchlistItem(watchlist=watchlist, coin=coin, position=n, added_price=coin.price)
+        for n, coin in enumerate(coins)
+    )
