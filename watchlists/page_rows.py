@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from watchlists.sparkline import sparkline_svg
 
-SPARK_WIDTH, SPARK_HEIGHT = 120, 32
+SPARK_WIDTH, SPARK_HEIGHT = 100, 30
 
 
 def item_rows(items: list[dict]) -> list[dict]:
