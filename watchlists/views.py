@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -149,6 +149,7 @@ def item_edit(request: HttpRequest, pk: int, symbol: str) -> HttpResponse:
     """An item's row (GET); a POST saves its note, target and stop and answers the row, with each
     field's error under it. Without HTMX, back to the list."""
     watchlist = selectors.watchlist_get(user=request.user, id=pk)
+    symbol = _symbol_checked(symbol)
     current = _item_of(watchlist, symbol)
     form = ItemEditForm(request.POST) if request.method == "POST" else None
     if form is not None and form.is_valid():
@@ -166,6 +167,13 @@ def item_edit(request: HttpRequest, pk: int, symbol: str) -> HttpResponse:
     return render(request, "watchlists/_watchlist_row.html", {"watchlist": watchlist, "row": row, "form": form})
 
 
+def _symbol_checked(symbol: str) -> str:
+    """``symbol`` from the address; 404 for one no coin can have (PostgreSQL refuses NUL in a query)."""
+    if "\x00" in symbol:
+        raise Http404("No coin has a NUL character in its symbol.")
+    return symbol
+
+
 def _item_of(watchlist: Watchlist, symbol: str) -> dict:
     """The item of ``symbol`` with its figures and sparkline, as the table shows it; 404 when it is not
     on the list."""
@@ -180,7 +188,7 @@ def _item_of(watchlist: Watchlist, symbol: str) -> dict:
 def item_remove(request: HttpRequest, pk: int, symbol: str) -> HttpResponse:
     """Take a coin off the list: HTMX gets nothing back (the row goes), a form post goes back to the list."""
     watchlist = selectors.watchlist_get(user=request.user, id=pk)
-    services.watchlist_item_remove(watchlist=watchlist, symbol=symbol)
+    services.watchlist_item_remove(watchlist=watchlist, symbol=_symbol_checked(symbol))
     if request.htmx:
         return HttpResponse("")
     messages.success(request, f"{symbol.upper()} removed from {watchlist.name}.")

@@ -400,3 +400,16 @@ def test_the_dashboard_for_a_list_not_yours_shows_why_and_no_coins(signed_in, ot
 def test_a_visitors_dashboard_for_a_list_asks_to_log_in(client, coins):
     html = client.get("/", {"watchlist": "1"}).content.decode()
     assert "Log in to see the coins of your watchlists." in html and dashboard_rows(html) == []
+
+
+@pytest.mark.parametrize("symbol", ["%00", "BTC%00", "%3Cb%3E"])
+def test_a_symbol_no_coin_has_is_404_or_said_never_a_server_error(signed_in, default, symbol):
+    watchlist_item_add(watchlist=default, symbol="BTC")
+    base = f"/watchlist/{default.pk}/items/{symbol}"
+    assert signed_in.get(base, **HTMX).status_code == 404
+    assert signed_in.post(base, {"note": "x", "target_price": "", "stop_price": ""}, **HTMX).status_code == 404
+    assert signed_in.post(f"{base}/remove", **HTMX).status_code == 404
+    response = signed_in.post(f"/watchlist/star/{symbol}", {"list": default.pk}, **HTMX)
+    assert response.status_code == 200 and 'class="star-error floating" role="alert"' in response.content.decode()
+    assert "<b>" not in response.content.decode()
+    assert [i.coin.symbol for i in default.items.all()] == ["BTC"]
