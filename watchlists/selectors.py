@@ -80,7 +80,9 @@ def watchlist_default_get(*, user) -> Watchlist:
 def watchlist_item_get(*, watchlist: Watchlist, symbol: str) -> WatchlistItem:
     """The item of ``symbol`` (any case) on the list, with its coin; Http404 naming it when it is not on it."""
     shown = symbol.strip().upper() if isinstance(symbol, str) else str(symbol)
-    found = WatchlistItem.objects.filter(watchlist=watchlist, coin__symbol=shown).select_related("coin").first()
+    found = None
+    if "\x00" not in shown:  # no symbol holds NUL, which PostgreSQL refuses in a query
+        found = WatchlistItem.objects.filter(watchlist=watchlist, coin__symbol=shown).select_related("coin").first()
     if found is None:
         raise Http404(f"{shown[:30]} is not on {watchlist.name}.")
     found.watchlist = watchlist

@@ -246,12 +246,14 @@ def _alert_body(item: WatchlistItem, field: str, condition: dict) -> dict:
 
 def watchlist_item_remove(*, watchlist: Watchlist, symbol: str) -> None:
     """``symbol`` taken off the list, with its target and stop alerts; 404 naming it when it is not on it."""
-    shown = symbol.strip().upper() if isinstance(symbol, str) else symbol
+    shown = symbol.strip().upper() if isinstance(symbol, str) else str(symbol)
     with transaction.atomic():
         _locked(watchlist)
-        item = WatchlistItem.objects.filter(watchlist=watchlist, coin__symbol=shown).first()
+        # No symbol holds NUL, which PostgreSQL refuses in a query.
+        held = WatchlistItem.objects.filter(watchlist=watchlist, coin__symbol=shown)
+        item = held.first() if "\x00" not in shown else None
         if item is None:
-            raise Http404(f"{str(shown)[:30]} is not on {watchlist.name}.")
+            raise Http404(f"{shown[:30]} is not on {watchlist.name}.")
         alert_ids = _item_alert_ids([item])
         item.delete()
         _alerts_delete(alert_ids)

@@ -103,6 +103,8 @@ def test_adding_a_coin_twice_is_a_400_naming_symbol(api, default):
 
 def test_removing_from_the_default_list_answers_204_then_404(api, default):
     services.watchlist_item_add(watchlist=default, symbol="BTC")
+    assert api.delete("/api/watchlist/BTC%00").status_code == 404
+    assert api.get(f"/api/watchlists/{default.pk}/items/BTC%00").status_code == 404
     assert api.delete("/api/watchlist/btc").status_code == 204
     response = api.delete("/api/watchlist/BTC")
     assert (response.status_code, response.json()["detail"]) == (404, "BTC is not on Watchlist.")
