@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.http import Http404
@@ -91,8 +92,10 @@ def _name_clean(*, user, name, exclude: int | None = None) -> str:
 def watchlist_create(*, user, name: str) -> Watchlist:
     """A new empty list, after the user's others."""
     with transaction.atomic():
+        # The user's row locked: two requests at once cannot both take the last place (PostgreSQL).
+        list(get_user_model().objects.select_for_update().filter(pk=getattr(user, "pk", user)).values_list("pk"))
         name = _name_clean(user=user, name=name)
-        lists = Watchlist.objects.select_for_update().filter(user=user)
+        lists = Watchlist.objects.filter(user=user)
         if lists.count() >= MAX_LISTS:
             raise _refuse("name", f"Too many lists: you have {MAX_LISTS}, the most allowed. Delete one first.")
         last = lists.aggregate(last=Max("position"))["last"]
@@ -246,12 +249,14 @@ def _alert_body(item: WatchlistItem, field: str, condition: dict) -> dict:
 
 def watchlist_item_remove(*, watchlist: Watchlist, symbol: str) -> None:
     """``symbol`` taken off the list, with its target and stop alerts; 404 naming it when it is not on it."""
-    shown = symbol.strip().upper() if isinstance(symbol, str) else symbol
+    shown = symbol.strip().upper() if isinstance(symbol, str) else str(symbol)
     with transaction.atomic():
         _locked(watchlist)
-        item = WatchlistItem.objects.filter(watchlist=watchlist, coin__symbol=shown).first()
+        # No symbol holds NUL, which PostgreSQL refuses in a query.
+        held = WatchlistItem.objects.filter(watchlist=watchlist, coin__symbol=shown)
+        item = held.first() if "\x00" not in shown else None
         if item is None:
-            raise Http404(f"{str(shown)[:30]} is not on {watchlist.name}.")
+            raise Http404(f"{shown[:30]} is not on {watchlist.name}.")
         alert_ids = _item_alert_ids([item])
         item.delete()
         _alerts_delete(alert_ids)

@@ -183,11 +183,26 @@ def test_the_items_take_the_same_queries_for_1_coin_as_for_200(default, django_a
         candle_add(coin, "1h", NOW - 2 * HOUR, 11.0)
         candle_add(coin, "1h", NOW - 7 * DAY - 2 * HOUR, 8.0)
     items_make(default, made[:1])
-    with django_assert_num_queries(2):  # the items with their coins and closes, then the sparklines
+    with django_assert_num_queries(3):  # the items with their coins, the closes 7 and 30 days ago, the sparklines
         one = watchlist_items(watchlist=default, sparkline=True, ordering="-change7d", now=NOW)
+    with django_assert_num_queries(1):  # the closes and sparklines of this hour are cached
+        watchlist_items(watchlist=default, sparkline=True, ordering="-change7d", now=NOW)
     WatchlistItem.objects.all().delete()
     items_make(default, made)
-    with django_assert_num_queries(2):
-        many = watchlist_items(watchlist=default, sparkline=True, ordering="-change7d", now=NOW)
+    later = NOW + HOUR  # a new hour: nothing cached
+    with django_assert_num_queries(3):
+        many = watchlist_items(watchlist=default, sparkline=True, ordering="-change7d", now=later)
+    with django_assert_num_queries(1):
+        assert watchlist_items(watchlist=default, sparkline=True, ordering="-change7d", now=later) == many
     assert len(one) == 1 and len(many) == 200
-    assert many[0]["change7d"] == pytest.approx(25.0) and many[0]["sparkline"] == [11.0]
+    assert one[0]["change7d"] == pytest.approx(25.0) and one[0]["sparkline"] == [11.0]
+
+
+def test_a_new_hour_reads_the_bars_closed_since(default, coins):
+    services.watchlist_item_add(watchlist=default, symbol="SOL")
+    hour = NOW.replace(minute=0)
+    candle_add(coins["SOL"], "1h", hour - 2 * HOUR, 1.0)
+    assert watchlist_items(watchlist=default, sparkline=True, now=NOW)[0]["sparkline"] == [1.0]
+    candle_add(coins["SOL"], "1h", hour - HOUR, 2.0)  # the 11:00 bar, stored late
+    assert watchlist_items(watchlist=default, sparkline=True, now=NOW)[0]["sparkline"] == [1.0]  # this hour's, kept
+    assert watchlist_items(watchlist=default, sparkline=True, now=NOW + HOUR)[0]["sparkline"] == [1.0, 2.0]

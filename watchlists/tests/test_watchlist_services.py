@@ -263,3 +263,9 @@ def test_removing_a_coin_deletes_its_target_and_stop_alerts(user, default):
     services.watchlist_item_add(watchlist=default, symbol="ETH", target_price=3500)
     services.watchlist_item_remove(watchlist=default, symbol="BTC")
     assert conditions(user) == [("ETH", "crossing_up", 3500.0)]
+
+
+def test_a_user_has_at_most_100_lists(user, default):
+    Watchlist.objects.bulk_create(Watchlist(user=user, name=f"List {n}", position=n) for n in range(1, 100))
+    errors = refused(services.watchlist_create, user=user, name="One more")
+    assert errors["name"][0].startswith("Too many lists: you have 100")
