@@ -178,9 +178,7 @@ def _item_of(watchlist: Watchlist, symbol: str) -> dict:
     """The item of ``symbol`` with its figures and sparkline, as the table shows it; 404 when it is not
     on the list."""
     item = selectors.watchlist_item_get(watchlist=watchlist, symbol=symbol)
-    row = next(r for r in selectors.watchlist_items(watchlist=watchlist) if r["symbol"] == item.coin.symbol)
-    row["sparkline"] = selectors.sparklines_for(coin_ids=[item.coin_id]).get(item.coin_id, [])
-    return row
+    return selectors.watchlist_items(watchlist=watchlist, sparkline=True, symbol=item.coin.symbol)[0]
 
 
 @login_required
