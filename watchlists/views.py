@@ -153,18 +153,24 @@ def item_edit(request: HttpRequest, pk: int, symbol: str) -> HttpResponse:
     current = _item_of(watchlist, symbol)
     form = ItemEditForm(request.POST) if request.method == "POST" else None
     if form is not None and form.is_valid():
-        try:
-            item = selectors.watchlist_item_get(watchlist=watchlist, symbol=symbol)
-            services.watchlist_item_update(item=item, **form.changes(current))
-            current = _item_of(watchlist, symbol)
-        except ApplicationError as refused:
-            errors_from(form, refused)
+        current = _item_save(watchlist, current, form)
     if not request.htmx:
         if form is not None and form.errors:
             messages.error(request, f"{current['symbol']}: " + " ".join(m for ms in form.errors.values() for m in ms))
         return redirect("watchlist-detail", pk=watchlist.pk)
     row = item_row(current)
     return render(request, "watchlists/_watchlist_row.html", {"watchlist": watchlist, "row": row, "form": form})
+
+
+def _item_save(watchlist: Watchlist, current: dict, form: ItemEditForm) -> dict:
+    """Save what the form changed: the item as it is then, or as it was with the services' errors on the form."""
+    try:
+        item = selectors.watchlist_item_get(watchlist=watchlist, symbol=current["symbol"])
+        services.watchlist_item_update(item=item, **form.changes(current))
+    except ApplicationError as refused:
+        errors_from(form, refused)
+        return current
+    return _item_of(watchlist, current["symbol"])
 
 
 def _symbol_checked(symbol: str) -> str:
