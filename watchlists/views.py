@@ -221,6 +221,8 @@ def star(request: HttpRequest, symbol: str) -> HttpResponse:
     """A coin's star. GET opens the menu of the user's lists (when there are several); a POST of
     ``list`` puts the coin on that list, or takes it off when it is there."""
     symbol = symbol.strip().upper()[:30]
+    if request.method == "GET" and not request.htmx:  # the address opened by hand: the coin's page
+        return redirect("markets:coin", symbol=symbol)
     error = _star_toggle(request, symbol) if request.method == "POST" else ""
     stars = stars_for(request.user)
     opened = request.method == "GET" or request.POST.get("menu") == "1"

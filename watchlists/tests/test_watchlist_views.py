@@ -361,6 +361,11 @@ def test_with_several_lists_the_star_asks_which_and_keeps_the_menu_open(signed_i
     )
 
 
+def test_the_stars_address_opened_by_hand_goes_to_the_coin(signed_in, default):
+    response = signed_in.get("/watchlist/star/eth")
+    assert response.status_code == 302 and response["Location"] == "/coins/ETH"
+
+
 def test_a_star_refused_says_why(signed_in, default):
     Coin.objects.filter(symbol="DOGE").update(is_active=False)
     html = signed_in.post("/watchlist/star/DOGE", {"list": default.pk}, **HTMX).content.decode()
