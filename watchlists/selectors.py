@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -250,10 +252,13 @@ def sparklines_for(*, coin_ids: list[int], now: datetime | None = None) -> dict[
 
 def _sparklines_load(coin_ids: list[int], hour: datetime) -> dict[int, list[float]]:
     since = hour - timedelta(days=SPARKLINE_DAYS)
-    rows = Candle.objects.filter(coin_id__in=coin_ids, timeframe="1h", open_time__gte=since)
-    rows = rows.order_by("coin_id", "open_time").values_list("coin_id", "close")
+    bars = Candle.objects.filter(coin_id__in=coin_ids, timeframe="1h", open_time__gte=since)
     closes: dict[int, list[float]] = {coin_id: [] for coin_id in coin_ids}
-    for coin_id, close in rows:
+    if connection.vendor == "postgresql":  # a row per coin, its closes as one array: 168 times fewer rows
+        grouped = bars.values("coin_id").annotate(closes=ArrayAgg("close", order_by="open_time")).order_by()
+        closes.update(grouped.values_list("coin_id", "closes"))
+        return closes
+    for coin_id, close in bars.order_by("coin_id", "open_time").values_list("coin_id", "close"):
         closes[coin_id].append(close)
     return closes
 

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
 from alerts.models import Alert
 from watchlists import services
@@ -230,6 +231,8 @@ def test_anonymous_requests_are_401(coins):
 
 
 def test_a_session_signs_in_as_well_as_a_token(client, user, default):
+    token = AccessToken.for_user(user)
+    assert APIClient().get("/api/watchlist", HTTP_AUTHORIZATION=f"Bearer {token}").json()["id"] == default.pk
     client.force_login(user)
     assert client.get("/api/watchlist").json()["id"] == default.pk
 
