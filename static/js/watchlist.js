@@ -137,6 +137,22 @@
     orderSave(row);
   });
 
+  // --- Rename and delete: one pop-up form open at a time, closed by Escape or a click elsewhere ---
+  const pops = () => document.querySelectorAll("details.action-pop[open]");
+  document.addEventListener("toggle", (event) => {
+    const opened = event.target;
+    if (!opened.matches || !opened.matches("details.action-pop") || !opened.open) return;
+    pops().forEach((other) => { if (other !== opened) other.open = false; });
+    const field = opened.querySelector("input:not([type=hidden])");
+    if (field) field.focus();
+  }, true);
+  document.addEventListener("click", (event) => {
+    pops().forEach((pop) => { if (!pop.contains(event.target)) pop.open = false; });
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") pops().forEach((pop) => { pop.open = false; });
+  });
+
   // --- Counts as coins go ---------------------------------------------------------------------
   function countsShow() {
     const count = document.querySelectorAll(ROWS).length;
