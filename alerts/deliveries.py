@@ -216,10 +216,33 @@ def _record(deliveries: list[Delivery], jobs: list[Job]) -> None:
         if error is not None and not isinstance(error, Paced) and not _permanent(error):
             _failed(job.deliveries, error)
     with transaction.atomic():
-        Delivery.objects.bulk_update(deliveries, RECORDED)
+        _outcomes_store(deliveries)
         if disabled:
             _channels_disable(list(disabled.values()))
     _enqueue_retries(deliveries)
+
+
+# One UPDATE from a VALUES list: bulk_update's CASE per field and row costs ~2 ms of CPU per delivery.
+RECORD_SQL = """
+UPDATE alerts_delivery AS d SET state = v.state, attempts = v.attempts, next_attempt_at = v.next_attempt_at,
+    held = v.held, claimed_at = v.claimed_at, last_error = v.last_error, sent_at = v.sent_at,
+    latency_ms = v.latency_ms
+FROM (VALUES {rows}) AS v(id, state, attempts, next_attempt_at, held, claimed_at, last_error, sent_at, latency_ms)
+WHERE d.id = v.id
+"""
+RECORD_ROW = (
+    "(%s::bigint, %s, %s::smallint, %s::timestamptz, %s::boolean, %s::timestamptz, %s, %s::timestamptz, %s::integer)"
+)
+
+
+def _outcomes_store(deliveries: list[Delivery]) -> None:
+    """Each delivery's RECORDED fields, in one statement."""
+    if connection.vendor != "postgresql":
+        Delivery.objects.bulk_update(deliveries, RECORDED)
+        return
+    params = [value for d in deliveries for value in (d.pk, *(getattr(d, name) for name in RECORDED))]
+    with connection.cursor() as cursor:
+        cursor.execute(RECORD_SQL.format(rows=", ".join([RECORD_ROW] * len(deliveries))), params)
 
 
 def _permanent(error: Exception) -> bool:
