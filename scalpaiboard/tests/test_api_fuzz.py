@@ -179,6 +179,17 @@ CROSS_FIELD_RULES |= {
     "quiet_hours": ("timezone must be an IANA", "start and end must differ"),
     "body": ("Unknown placeholders", "Renders to nothing"),
 }
+# And a watchlist's: a coin once per list and listed, 500 coins at most, names unique among a user's
+# lists, 100 lists at most, the default list kept, an order naming the list's coins, and a target or
+# stop refused by the alerts it is kept as (ALERTS_PER_USER).
+CROSS_FIELD_RULES |= {
+    "symbol": ("Unknown coin", "Already on this list", "Not listed now", "The list is full"),
+    "name": ("You already have a list named", "Too many lists"),
+    "watchlist": "The default list cannot be deleted",
+    "symbols": "Must name each of the list's coins exactly once",
+    "target_price": "Its alert was refused",
+    "stop_price": "Its alert was refused",
+}
 PLACE_IN_A_LIST = re.compile(r"^alerts\[\d+\]\.|conditions\[\d+\]\.")
 
 

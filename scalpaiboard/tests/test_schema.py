@@ -96,6 +96,19 @@ ERRORS_BY_OPERATION = [
     ("/api/notifications/deliveries", "get", {"400", "401", "429", "500"}),
     ("/api/notifications/deliveries/{id}/replay", "post", {"401", "403", "404", "429", "500"}),
     ("/api/notifications/telegram/connect", "post", {"401", "403", "429", "500", "503"}),
+    ("/api/watchlist", "get", {"400", "401", "429", "500"}),
+    ("/api/watchlist", "post", {"400", "401", "403", "415", "429", "500"}),
+    ("/api/watchlist/{symbol}", "delete", {"401", "403", "404", "429", "500"}),
+    ("/api/watchlists", "get", {"401", "429", "500"}),
+    ("/api/watchlists", "post", {"400", "401", "403", "415", "429", "500"}),
+    ("/api/watchlists/{id}", "get", {"400", "401", "404", "429", "500"}),
+    ("/api/watchlists/{id}", "patch", {"400", "401", "403", "404", "415", "429", "500"}),
+    ("/api/watchlists/{id}", "delete", {"400", "401", "403", "404", "429", "500"}),
+    ("/api/watchlists/{id}/items", "post", {"400", "401", "403", "404", "415", "429", "500"}),
+    ("/api/watchlists/{id}/items/{symbol}", "get", {"401", "404", "429", "500"}),
+    ("/api/watchlists/{id}/items/{symbol}", "patch", {"400", "401", "403", "404", "415", "429", "500"}),
+    ("/api/watchlists/{id}/items/{symbol}", "delete", {"401", "403", "404", "429", "500"}),
+    ("/api/watchlists/{id}/order", "post", {"400", "401", "403", "404", "415", "429", "500"}),
 ]
 
 
