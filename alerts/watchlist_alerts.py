@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import transaction
 from django.utils import timezone
 
 from alerts.changes import alerts_changed
@@ -31,10 +32,11 @@ def watchlist_alerts_sync(*, watchlist_id: int) -> None:
     firings) of coins no longer on it. Call it inside the transaction that changed the list, after the
     change (after deleting the list too: its alerts went with it, and the engines must reload). Idempotent;
     engines reload once the transaction commits, and only if something changed."""
-    parents = list(Alert.objects.filter(watchlist_id=watchlist_id))
-    coins = set(WatchlistItem.objects.filter(watchlist_id=watchlist_id).values_list("coin_id", flat=True))
-    if members_sync(parents, coins) or not Watchlist.objects.filter(pk=watchlist_id).exists():
-        alerts_changed()
+    with transaction.atomic():
+        exists = _list_lock(watchlist_id)
+        parents = list(Alert.objects.filter(watchlist_id=watchlist_id))
+        if members_sync(parents, watchlist_coins(watchlist_id)) or not exists:
+            alerts_changed()
 
 
 def members_sync(parents: list[Alert], coins: Iterable[int]) -> bool:
@@ -68,5 +70,13 @@ def members_update(parent: Alert, *, fields: list[str], reset_state: bool) -> No
 
 
 def watchlist_coins(watchlist_id: int) -> list[int]:
-    """The coin ids on watchlist ``watchlist_id``."""
+    """The coin ids on watchlist ``watchlist_id``, read under the list's lock (inside a transaction)."""
+    _list_lock(watchlist_id)
     return list(WatchlistItem.objects.filter(watchlist_id=watchlist_id).values_list("coin_id", flat=True))
+
+
+def _list_lock(watchlist_id: int) -> bool:
+    """Lock the list's row (PostgreSQL) until the transaction ends, so that an alert made on it and a sync
+    of its coins at once are serialised: the later sees the earlier's rows, and no coin is missed.
+    Whether the list exists."""
+    return bool(list(Watchlist.objects.select_for_update().filter(pk=watchlist_id).values_list("pk")))

@@ -223,3 +223,20 @@ def test_members_are_not_listed_nor_counted_as_the_users_alerts(user, majors, se
     on_list(user, majors)
     with pytest.raises(Exception, match="ALERTS_PER_USER"):
         on_list(user, majors)
+
+
+def test_a_delivery_tells_the_coin_and_links_the_watchlist_alert(user, majors, api, settings):
+    from alerts.delivery_messages import message_for
+
+    settings.SITE_URL = "https://board.example.com"
+    channel = Channel.objects.create(user=user, kind="webhook", url="https://example.com/hook", secret="whsec_x")
+    parent = on_list(user, majors, channels=[channel.pk])
+    AlertEngine().evaluate_prices(prices(("ETH", 100, 106, T0 + 61)))
+    message = message_for(Delivery.objects.select_related("event__alert__coin").get())
+    assert message.subject.startswith("ETH: ") and message.placeholders["symbol"] == "ETH"
+    assert (
+        message.placeholders["alert_id"] == parent.pk
+        and message.link == f"https://board.example.com/alerts/{parent.pk}"
+    )
+    answer = api.get("/api/notifications/deliveries", {"alert": parent.pk}).json()
+    assert [(d["alert"], d["symbol"]) for d in answer["results"]] == [(parent.pk, "ETH")]
