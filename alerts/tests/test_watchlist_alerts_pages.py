@@ -95,3 +95,12 @@ def test_deleting_from_the_page_deletes_every_coin(signed_in, on_list):
 def test_a_members_page_is_404(signed_in, on_list):
     member = on_list.members.first()
     assert signed_in.get(f"/alerts/{member.pk}").status_code == 404
+
+
+def test_the_admin_shows_a_watchlist_alert_and_its_member(client, django_user_model, on_list):
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "a long pass phrase"))
+    response = client.get(f"/admin/alerts/alert/{on_list.pk}/change/")
+    assert response.status_code == 200 and "Majors" in response.content.decode()
+    response = client.get(f"/admin/alerts/alert/{on_list.members.first().pk}/change/")
+    assert response.status_code == 200 and f"watchlist {on_list.watchlist_id} moving_up" in response.content.decode()
+    assert client.get("/admin/alerts/alert/").status_code == 200
