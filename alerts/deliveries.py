@@ -305,7 +305,7 @@ def _channels_disable(disabled: list[tuple[Channel, Delivery, str]]) -> None:
             Notification(
                 user_id=channel.user_id,
                 kind=Notification.Kind.CHANNEL_DISABLED,
-                alert_id=delivery.event.alert_id,
+                alert_id=delivery.event.alert.parent_id or delivery.event.alert_id,
                 symbol=delivery.event.alert.coin.symbol,
                 message=f"Your {channel.kind} channel {channel.name or channel.target} was disabled: {reason}"[:2000],
                 fired_at=timezone.now(),

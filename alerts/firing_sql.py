@@ -23,7 +23,7 @@ WHERE a.id = v.id AND c.id = a.coin_id AND a.status = 'active'
     AND (a.expires_at IS NULL OR a.expires_at > v.fired_at)
     AND (v.bar_guard IS NULL OR a.last_fired_bar IS NULL OR a.last_fired_bar < v.bar_guard)
     AND (v.since IS NULL OR a.last_fired_at IS NULL OR (a.last_fired_at <= v.since AND a.last_fired_at < v.fired_at))
-RETURNING a.id, a.user_id, a.message, a.note, a.condition, a.timeframe, a.frequency, c.symbol
+RETURNING a.id, a.user_id, a.message, a.note, a.condition, a.timeframe, a.frequency, c.symbol, a.parent_id
 """
 EVENTS_SQL = f"""
 INSERT INTO alerts_alertevent (alert_id, key, fired_at, price, bar_open, "values", message)

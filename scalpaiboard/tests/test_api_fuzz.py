@@ -171,6 +171,14 @@ CROSS_FIELD_RULES |= {
     "condition.fast": "Must be shorter than slow.",
     "channels": "No channel of yours",
 }
+# A watchlist alert's: exactly one of symbol and watchlist (JSON Schema could say it only with a oneOf of
+# two bodies), the user's own lists, a condition that means the same on every coin, no backtest of a list.
+TARGET_RULES = ("Give exactly one of symbol", "This alert is on a")
+CROSS_FIELD_RULES |= {
+    "symbol": ("Unknown coin", *TARGET_RULES),
+    "watchlist": (*TARGET_RULES, "No watchlist of yours", "A backtest replays one coin"),
+    "condition": "A watchlist alert's condition",
+}
 # And a notification channel's: what a target may be (its URL's resolution and Apprise's reading of it,
 # an address, a time zone's name) is the server's to judge, and a body's placeholders as a message's.
 CROSS_FIELD_RULES |= {
