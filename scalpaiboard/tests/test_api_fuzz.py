@@ -191,9 +191,9 @@ CROSS_FIELD_RULES |= {
 # lists, 100 lists at most, the default list kept, an order naming the list's coins, and a target or
 # stop refused by the alerts it is kept as (ALERTS_PER_USER).
 CROSS_FIELD_RULES |= {
-    "symbol": ("Unknown coin", "Already on this list", "Not listed now", "The list is full"),
+    "symbol": (*CROSS_FIELD_RULES["symbol"], "Already on this list", "Not listed now", "The list is full"),
     "name": ("You already have a list named", "Too many lists"),
-    "watchlist": "The default list cannot be deleted",
+    "watchlist": (*CROSS_FIELD_RULES["watchlist"], "The default list cannot be deleted"),
     "symbols": "Must name each of the list's coins exactly once",
     "target_price": "Its alert was refused",
     "stop_price": "Its alert was refused",
