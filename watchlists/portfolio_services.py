@@ -24,7 +24,7 @@ from markets.models import Coin
 from markets.selectors import coin_get
 from scalpaiboard.api import ApplicationError
 from watchlists.models import Portfolio, Transaction
-from watchlists.portfolio import METHODS, Move, Oversold, oversold_find
+from watchlists.portfolio import METHODS, Move, Oversold, decimal_text, oversold_find
 
 FIELDS = ("side", "symbol", "quantity", "price", "fee", "time", "note")
 READ_ONLY = ("id",)
@@ -228,14 +228,24 @@ def _moves(*, user: AbstractBaseUser, coin_id: int) -> Iterable[Move]:
 
 
 def _oversold_error(oversold: Oversold, *, written: int | None) -> TransactionInvalid:
-    pk, when, symbol = oversold.move.key
-    said = f"{oversold.move.quantity} {symbol} on {when.isoformat()}, when {oversold.held} {symbol} were held"
+    pk, move = oversold.move.key[0], oversold.move
+    said = _oversold_said(oversold)
     if pk == written:
         return TransactionInvalid({"quantity": [f"More than was held at that time: this takes {said}."]})
-    move = oversold.move
-    conflict = {"id": pk, "side": move.side, "quantity": str(move.quantity), "held": str(oversold.held)}
-    message = f"Refused: transaction {pk} ({oversold.move.side}) would then take {said}."
+    conflict = {
+        "id": pk,
+        "side": move.side,
+        "quantity": decimal_text(move.quantity),
+        "held": decimal_text(oversold.held),
+    }
+    message = f"Refused: transaction {pk} ({move.side}) would then take {said}."
     return TransactionInvalid({}, message=message, extra={"conflict": conflict})
+
+
+def _oversold_said(oversold: Oversold) -> str:
+    _, when, symbol = oversold.move.key
+    quantity, held = decimal_text(oversold.move.quantity), decimal_text(oversold.held)
+    return f"{quantity} {symbol} on {when.isoformat()}, when {held} {symbol} were held"
 
 
 def portfolio_method_set(*, user: AbstractBaseUser, method) -> Portfolio:
@@ -313,8 +323,7 @@ def _import_oversold(*, user: AbstractBaseUser, rows: list[_Row], created: list[
     for coin_id in {t.coin_id for t in created}:
         oversold = oversold_find(_moves(user=user, coin_id=coin_id))
         if oversold is not None:
-            pk, when, symbol = oversold.move.key
-            said = f"{oversold.move.quantity} {symbol} on {when.isoformat()}, when {oversold.held} were held"
+            pk, said = oversold.move.key[0], _oversold_said(oversold)
             if pk in lines:
                 problems.append(_problem(lines[pk], "quantity", f"More than was held at that time: takes {said}."))
             else:
