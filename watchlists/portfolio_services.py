@@ -283,20 +283,26 @@ def transactions_import(*, user: AbstractBaseUser, text: str) -> list[Transactio
 
 
 def _csv_rows(text: str) -> tuple[list[_Row], list[dict]]:
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return _csv_read(reader)
+    except csv.Error as error:
+        return [], [_problem(reader.line_num or 1, "file", f"Not readable as CSV: {error}.")]
+
+
+def _csv_read(reader) -> tuple[list[_Row], list[dict]]:
     header = next(reader, None)
     if header is None or tuple(cell.strip().lower() for cell in header) != CSV_HEADER:
         return [], [_problem(1, "header", f"The first line must be: {','.join(CSV_HEADER)}")]
     rows, problems = [], []
     for cells in reader:
-        line = reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
-        row, row_problems = _csv_row(line, cells)
+        row, row_problems = _csv_row(reader.line_num, cells)
         rows.append(row)
         problems.extend(row_problems)
         if len(rows) > MAX_IMPORT_ROWS:
-            return [], [_problem(line, "file", f"At most {MAX_IMPORT_ROWS} transactions per import.")]
+            return [], [_problem(reader.line_num, "file", f"At most {MAX_IMPORT_ROWS} transactions per import.")]
     if not rows and not problems:
         problems.append(_problem(2, "file", "No transaction below the header."))
     return rows, problems

@@ -96,6 +96,16 @@ ERRORS_BY_OPERATION = [
     ("/api/notifications/deliveries", "get", {"400", "401", "429", "500"}),
     ("/api/notifications/deliveries/{id}/replay", "post", {"401", "403", "404", "429", "500"}),
     ("/api/notifications/telegram/connect", "post", {"401", "403", "429", "500", "503"}),
+    ("/api/portfolio", "get", {"400", "401", "429", "500"}),
+    ("/api/portfolio", "patch", {"400", "401", "403", "415", "429", "500"}),
+    ("/api/portfolio/history", "get", {"400", "401", "429", "500"}),
+    ("/api/portfolio/transactions", "get", {"400", "401", "429", "500"}),
+    ("/api/portfolio/transactions", "post", {"400", "401", "403", "415", "429", "500"}),
+    ("/api/portfolio/transactions/{id}", "get", {"401", "404", "429", "500"}),
+    ("/api/portfolio/transactions/{id}", "patch", {"400", "401", "403", "404", "415", "429", "500"}),
+    ("/api/portfolio/transactions/{id}", "delete", {"400", "401", "403", "404", "429", "500"}),
+    ("/api/portfolio/transactions/export", "get", {"401", "429", "500"}),
+    ("/api/portfolio/transactions/import", "post", {"400", "401", "403", "415", "429", "500"}),
 ]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from alerts.api.serializers import ClosedSerializer
 from watchlists.models import Transaction
 from watchlists.portfolio import METHODS
 from watchlists.portfolio_services import INTEGER_DIGITS, MAX_NOTE, PLACES
@@ -41,7 +42,7 @@ class DecimalTextField(serializers.Field):
     """An exact decimal in an answer, as a string; null where it has no value."""
 
 
-class TransactionBodySerializer(serializers.Serializer):
+class TransactionBodySerializer(ClosedSerializer):
     """A transaction as POST /api/portfolio/transactions takes it (PATCH: any of these fields)."""
 
     side = serializers.ChoiceField(choices=Transaction.Side.values)
@@ -73,7 +74,10 @@ class TransactionSerializer(serializers.Serializer):
 
 class TransactionQuerySerializer(serializers.Serializer):
     symbol = serializers.CharField(
-        required=False, max_length=20, help_text="Only this coin's transactions (base symbol, any case)."
+        required=False,
+        max_length=20,
+        trim_whitespace=False,
+        help_text="Only this coin's transactions (base symbol, any case).",
     )
 
 

@@ -15,7 +15,7 @@ from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from alerts.api.views import BodyFirst, body
+from alerts.api.views import BodyFirst, BodyRequiredSchema, body
 from scalpaiboard.api import BoundedJSONParser, BoundedLimitOffsetPagination
 from watchlists.api.portfolio_serializers import (
     HistoryPointSerializer,
@@ -30,6 +30,7 @@ from watchlists.api.portfolio_serializers import (
     TransactionSerializer,
 )
 from watchlists.models import Transaction
+from watchlists.portfolio import METHODS
 from watchlists.portfolio_selectors import (
     portfolio_history,
     portfolio_summary,
@@ -49,6 +50,11 @@ from watchlists.portfolio_services import (
 
 MAX_CSV_BYTES = 4 * 1024 * 1024
 TRANSACTION_404 = OpenApiResponse(description="No transaction of yours has this id (another user's is not yours).")
+CONFLICT_400 = OpenApiResponse(description="A later sell would then take more than was held (`conflict` names it).")
+IMPORT_400 = OpenApiResponse(
+    ImportRefusedSerializer,
+    description="Nothing was imported: `rows` lists every refused row by line (the header is 1) and field.",
+)
 OVERSELL = (
     "Selling (or transferring out) more than was held at that time is a 400 naming `quantity`; an edit or a "
     "deletion that would leave a later sell taking more than was then held is a 400 whose `conflict` names that "
@@ -86,14 +92,18 @@ def csv_text(raw: bytes) -> str:
         raise ParseError(f"The CSV is not UTF-8 text (byte {error.start}).") from None
 
 
+METHOD_BODY = {
+    "type": "object",
+    "properties": {"method": {"type": "string", "enum": list(METHODS), "description": "average or fifo."}},
+    "required": ["method"],
+}
 NOT_A_LIST = {"filter_backends": [], "pagination_class": None}
+# Documented as text/csv only: the form upload (multipart, field `file`) is the same CSV, said in words.
 IMPORT_BODY = {
-    "text/csv": {"type": "string", "description": CSV_DOC},
-    "multipart/form-data": {
-        "type": "object",
-        "properties": {"file": {"type": "string", "format": "binary", "description": CSV_DOC}},
-        "required": ["file"],
-    },
+    "text/csv": {
+        "type": "string",
+        "description": CSV_DOC + " Or upload the file as multipart/form-data, in the field `file`.",
+    }
 }
 
 
@@ -143,7 +153,11 @@ class TransactionViewSet(BodyFirst, viewsets.GenericViewSet):
     def partial_update(self, request: Request, id: int) -> Response:
         return Response(transaction_as_json(transaction_update(transaction=self.get_object(), data=request.data)))
 
-    @extend_schema(summary="Delete a transaction", description=OVERSELL, responses={204: None, 404: TRANSACTION_404})
+    @extend_schema(
+        summary="Delete a transaction",
+        description=OVERSELL,
+        responses={204: None, 400: CONFLICT_400, 404: TRANSACTION_404},
+    )
     def destroy(self, request: Request, id: int) -> Response:
         transaction_delete(transaction=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -165,7 +179,7 @@ class TransactionViewSet(BodyFirst, viewsets.GenericViewSet):
         "nothing: when any row is refused, none is imported, and the 400 lists every refused row by line (the "
         "header is line 1) and field. Imported rows come after your transactions of the same time.",
         request=IMPORT_BODY,
-        responses={201: ImportResultSerializer, 400: ImportRefusedSerializer},
+        responses={201: ImportResultSerializer, 400: IMPORT_400},
     )
     @action(
         detail=False,
@@ -184,6 +198,8 @@ def _import_text(request: Request) -> str:
     data = request.data
     if isinstance(data, str):
         return data
+    if not request.content_type.startswith("multipart/"):
+        return ""  # an empty text/csv body (DRF parses no empty body): the header is missing
     upload = request.FILES.get("file")
     if upload is None:
         raise ValidationError({"file": ["Required: the CSV file (or send the CSV itself as text/csv)."]})
@@ -193,6 +209,7 @@ def _import_text(request: Request) -> str:
 class PortfolioViewSet(BodyFirst, viewsets.GenericViewSet):
     """Your positions and totals, the costing method, and the value history."""
 
+    schema = BodyRequiredSchema()
     queryset = Transaction.objects.none()
     serializer_class = PortfolioSerializer
     parser_classes = [BoundedJSONParser]
@@ -218,7 +235,7 @@ class PortfolioViewSet(BodyFirst, viewsets.GenericViewSet):
         summary="Set the costing method",
         description='`{"method": "fifo"}` or `{"method": "average"}`: how GET /api/portfolio costs positions '
         "from now on (it answers the portfolio, so costed).",
-        request=MethodSerializer,
+        request={"application/json": METHOD_BODY},
         responses={200: PortfolioSerializer},
     )
     def partial_update(self, request: Request) -> Response:
