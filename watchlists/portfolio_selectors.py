@@ -83,14 +83,18 @@ def positions_replay(*, user: AbstractBaseUser, method: str) -> dict[int, Positi
     return positions
 
 
-def portfolio_summary(*, user: AbstractBaseUser, method: str | None = None) -> dict:
+def portfolio_summary(*, user: AbstractBaseUser, method: str | None = None, for_page: bool = False) -> dict:
     """{"method", "positions", "totals"} with live prices: three queries. Money as decimal strings;
-    open positions by value, largest first, then closed ones (realized P&L only)."""
+    open positions by value, largest first, then closed ones (realized P&L only). ``for_page`` adds
+    what the page recomputes live figures from: each position's ``invested`` and 24h change (%)."""
     method = method or portfolio_method(user=user)
     positions = positions_replay(user=user, method=method)
     coins = Coin.objects.filter(pk__in=positions).values_list("pk", "symbol", "price", "change_24h")
     with localcontext(EXACT):
         figures = [_figures(positions[pk], symbol, price, change) for pk, symbol, price, change in coins]
+        if for_page:
+            for f, (pk, *_, change) in zip(figures, coins, strict=True):
+                f.update(invested=positions[pk].invested, change_24h=change)
         total_value = sum((f["value"] for f in figures), ZERO)
         for f in figures:
             f["allocation_percent"] = percent(f["value"], total_value)

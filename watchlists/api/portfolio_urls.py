@@ -6,18 +6,18 @@ from alerts.api.urls import view
 from watchlists.api.portfolio_views import PortfolioViewSet, TransactionViewSet
 
 urlpatterns = [
-    path("portfolio", view(PortfolioViewSet, {"get": "retrieve", "patch": "partial_update"}), name="portfolio"),
-    path("portfolio/history", view(PortfolioViewSet, {"get": "history"}), name="portfolio-history"),
+    path("portfolio", view(PortfolioViewSet, {"get": "retrieve", "patch": "partial_update"}), name="api-portfolio"),
+    path("portfolio/history", view(PortfolioViewSet, {"get": "history"}), name="api-portfolio-history"),
     path(
         "portfolio/transactions",
         view(TransactionViewSet, {"get": "list", "post": "create"}),
-        name="portfolio-transaction-list",
+        name="api-portfolio-transaction-list",
     ),
-    path("portfolio/transactions/export", view(TransactionViewSet, {"get": "export"}), name="portfolio-export"),
-    path("portfolio/transactions/import", view(TransactionViewSet, {"post": "import_"}), name="portfolio-import"),
+    path("portfolio/transactions/export", view(TransactionViewSet, {"get": "export"}), name="api-portfolio-export"),
+    path("portfolio/transactions/import", view(TransactionViewSet, {"post": "import_"}), name="api-portfolio-import"),
     path(
         "portfolio/transactions/<int:id>",
         view(TransactionViewSet, {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
-        name="portfolio-transaction-detail",
+        name="api-portfolio-transaction-detail",
     ),
 ]
