@@ -153,3 +153,12 @@ def test_the_transaction_list_pages_through_htmx(signed_in, trader):
     response = signed_in.get("/portfolio", {"page": 2}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="transaction-list")
     page = text(response)
     assert "<html" not in page and "Page 2 of 2" in page and page.count('<tr id="transaction-') == 2
+
+
+def test_the_admin_lists_transactions(client, django_user_model, trader):
+    staff = django_user_model.objects.create_superuser("boss", password="a long pass phrase", email="b@example.com")
+    record(trader, note="in the admin")
+    client.force_login(staff)
+    page = text(client.get("/admin/watchlists/transaction/", {"q": "BTC"}))
+    assert "1 transaction" in page and "trader" in page
+    assert client.get("/admin/watchlists/portfolio/").status_code == 200

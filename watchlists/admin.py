@@ -1,0 +1,1 @@
+from watchlists import portfolio_admin  # noqa: F401
