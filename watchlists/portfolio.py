@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, localcontext
+from typing import NamedTuple
 
 AVERAGE, FIFO = "average", "fifo"
 METHODS = (AVERAGE, FIFO)
@@ -31,8 +32,7 @@ ZERO = Decimal(0)
 EXACT = Context(prec=100)
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
     """One transaction as the maths needs it; ``key`` tells which transaction it is (an id, a line)."""
 
     side: str
@@ -42,7 +42,7 @@ class Move:
     key: object = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Position:
     """One coin's holding after replaying its moves: quantity, cost of what is held, realized P&L and
     everything ever invested. ``lots`` are the FIFO method's open lots ([quantity, cost], oldest first)."""
@@ -72,12 +72,34 @@ class Oversold(Exception):
 def position_apply(position: Position, move: Move) -> None:
     """Apply one move to ``position`` (in place); raises Oversold when it takes more than is held."""
     with localcontext(EXACT):
-        if move.side in INCOMING:
-            _take_in(position, move)
-        elif move.quantity > position.quantity:
-            raise Oversold(move, position.quantity)
-        else:
-            _take_out(position, move)
+        _apply(position, move)
+
+
+def _apply(position: Position, move: Move) -> None:
+    """position_apply, in the caller's EXACT context."""
+    if move.side in INCOMING:
+        _take_in(position, move)
+    elif move.quantity > position.quantity:
+        raise Oversold(move, position.quantity)
+    else:
+        _take_out(position, move)
+
+
+def positions_replay(rows: Iterable[tuple], *, method: str = AVERAGE, clamp: bool = False) -> dict:
+    """Each key's position after its moves, from (key, side, quantity, price, fee) rows in time order
+    (the keys' moves interleaved as they come): one context for them all. Raises Oversold; with
+    ``clamp`` a move taking more than is held takes what is held instead (for reads: the services
+    refuse such moves, but a database edited behind them must not stop the portfolio from showing)."""
+    positions: dict = {}
+    with localcontext(EXACT):
+        for key, side, quantity, price, fee in rows:
+            position = positions.get(key)
+            if position is None:
+                position = positions[key] = Position(method=method)
+            if clamp and side in OUTGOING and quantity > position.quantity:
+                quantity = position.quantity
+            _apply(position, Move(side, quantity, price, fee))
+    return positions
 
 
 def _take_in(position: Position, move: Move) -> None:
@@ -125,8 +147,9 @@ def _fifo_remove(lots: deque, quantity: Decimal) -> Decimal:
 def position_replay(moves: Iterable[Move], *, method: str = AVERAGE) -> Position:
     """The position after ``moves``, which must be in time order; raises Oversold."""
     position = Position(method=method)
-    for move in moves:
-        position_apply(position, move)
+    with localcontext(EXACT):
+        for move in moves:
+            _apply(position, move)
     return position
 
 

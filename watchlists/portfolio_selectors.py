@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, localcontext
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -24,15 +26,14 @@ from watchlists.portfolio import (
     EXACT,
     INCOMING,
     ZERO,
-    Move,
     Position,
     decimal_text,
     percent,
-    position_apply,
+    positions_replay,
 )
-from watchlists.portfolio_services import CSV_HEADER
 
-MONEY_FIELDS = ("average_buy_price", "cost_basis", "value", "unrealized_pnl", "realized_pnl", "change_24h_value")
+POSITIONS_SECONDS = 86400  # a replay kept a day at most (a new version replaces it sooner)
+CSV_HEADER = ("time", "side", "symbol", "quantity", "price", "fee", "note")  # the export's and the import's
 
 
 def transactions_list(*, user: AbstractBaseUser, symbol: str | None = None) -> QuerySet[Transaction]:
@@ -57,12 +58,17 @@ def transaction_as_json(transaction: Transaction) -> dict:
         "id": transaction.pk,
         "side": transaction.side,
         "symbol": transaction.coin.symbol,
-        "quantity": decimal_text(transaction.quantity),
-        "price": decimal_text(transaction.price),
-        "fee": decimal_text(transaction.fee),
+        "quantity": _stored_text(transaction.quantity),
+        "price": _stored_text(transaction.price),
+        "fee": _stored_text(transaction.fee),
         "time": transaction.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "note": transaction.note,
     }
+
+
+def _stored_text(value: Decimal) -> str:
+    """A stored decimal (18 places at most: nothing to round) as plain text without trailing zeros."""
+    return format(value.normalize(EXACT), "f")
 
 
 def portfolio_method(*, user: AbstractBaseUser) -> str:
@@ -73,14 +79,36 @@ def portfolio_method(*, user: AbstractBaseUser) -> str:
 # --- Positions ---------------------------------------------------------------------------------------------
 
 
-def positions_replay(*, user: AbstractBaseUser, method: str) -> dict[int, Position]:
-    """Each coin's position (by coin id), replayed from the user's transactions in time order: one query."""
-    positions: dict[int, Position] = {}
-    rows = Transaction.objects.filter(user=user).order_by("time", "id")
-    for coin_id, side, quantity, price, fee in rows.values_list("coin_id", "side", "quantity", "price", "fee"):
-        position = positions.get(coin_id) or positions.setdefault(coin_id, Position(method=method))
-        position_apply(position, Move(side, quantity, price, fee))
+def positions_get(*, user: AbstractBaseUser, method: str) -> dict[int, Position]:
+    """Each coin's position (by coin id), replayed from the user's transactions in time order: one
+    query, or none while the user's transactions are unchanged (the replay is cached per version of
+    them, which every write bumps: ``positions_changed``)."""
+    key = f"portfolio:positions:{user.pk}:{method}:{_version(user.pk)}"
+    positions = cache.get(key)
+    if positions is None:
+        rows = Transaction.objects.filter(user=user).order_by("time", "id")
+        rows = rows.values_list("coin_id", "side", "quantity", "price", "fee")
+        positions = positions_replay(rows, method=method, clamp=True)
+        cache.set(key, positions, timeout=POSITIONS_SECONDS)
     return positions
+
+
+def _version(user_id) -> int:
+    version = cache.get(_version_key(user_id))
+    if version is None:
+        version = time.time_ns()
+        cache.set(_version_key(user_id), version, timeout=None)
+    return version
+
+
+def _version_key(user_id) -> str:
+    return f"portfolio:version:{user_id}"
+
+
+def positions_changed(*, user_id) -> None:
+    """The user's transactions changed: their positions are replayed again at the next read. Called
+    by every write (services, admin) once its database transaction commits."""
+    cache.set(_version_key(user_id), time.time_ns(), timeout=None)
 
 
 def portfolio_summary(*, user: AbstractBaseUser, method: str | None = None, for_page: bool = False) -> dict:
@@ -88,7 +116,7 @@ def portfolio_summary(*, user: AbstractBaseUser, method: str | None = None, for_
     open positions by value, largest first, then closed ones (realized P&L only). ``for_page`` adds
     what the page recomputes live figures from: each position's ``invested`` and 24h change (%)."""
     method = method or portfolio_method(user=user)
-    positions = positions_replay(user=user, method=method)
+    positions = positions_get(user=user, method=method)
     coins = Coin.objects.filter(pk__in=positions).values_list("pk", "symbol", "price", "change_24h")
     with localcontext(EXACT):
         figures = [_figures(positions[pk], symbol, price, change) for pk, symbol, price, change in coins]
@@ -221,7 +249,10 @@ def transactions_csv(*, user: AbstractBaseUser) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
-    for t in transactions_list(user=user).order_by("time", "id"):
-        shown = transaction_as_json(t)
-        writer.writerow([shown[name] for name in CSV_HEADER])
+    rows = Transaction.objects.filter(user=user).order_by("time", "id")
+    for when, side, symbol, quantity, price, fee, note in rows.values_list(
+        "time", "side", "coin__symbol", "quantity", "price", "fee", "note"
+    ):
+        moment = when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        writer.writerow([moment, side, symbol, _stored_text(quantity), _stored_text(price), _stored_text(fee), note])
     return out.getvalue()

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction as db_transaction
@@ -25,11 +26,11 @@ from markets.selectors import coin_get
 from scalpaiboard.api import ApplicationError
 from watchlists.models import Portfolio, Transaction
 from watchlists.portfolio import METHODS, Move, Oversold, decimal_text, oversold_find
+from watchlists.portfolio_selectors import CSV_HEADER, positions_changed
 
 FIELDS = ("side", "symbol", "quantity", "price", "fee", "time", "note")
 READ_ONLY = ("id",)
 SIDES = tuple(Transaction.Side.values)
-CSV_HEADER = ("time", "side", "symbol", "quantity", "price", "fee", "note")
 PLACES, INTEGER_DIGITS = 18, 20  # the columns: numeric(38, 18)
 MAX_NOTE = 500
 MAX_IMPORT_ROWS = 10_000
@@ -207,7 +208,11 @@ def transaction_delete(*, transaction: Transaction) -> None:
 
 def _portfolio_lock(user: AbstractBaseUser) -> Portfolio:
     """The user's portfolio row, locked until the transaction ends: one user's writes check holdings
-    one after the other, so two sells cannot each see coins the other takes."""
+    one after the other, so two sells cannot each see coins the other takes. The user's cached
+    positions are dropped now (for reads in this transaction) and again once it commits (for a read
+    elsewhere in between, which saw the old transactions)."""
+    positions_changed(user_id=user.pk)
+    db_transaction.on_commit(partial(positions_changed, user_id=user.pk))
     Portfolio.objects.get_or_create(user=user)
     return Portfolio.objects.select_for_update().get(user=user)
 

@@ -341,3 +341,21 @@ def test_the_portfolio_takes_a_fixed_number_of_queries(api, user, positions, dja
     with django_assert_num_queries(3):  # the method, the transactions, the coins' live prices
         answer = api.get("/api/portfolio").json()
     assert len(answer["positions"]) == positions
+
+
+def test_positions_follow_every_write_though_cached(api, user, django_assert_num_queries):
+    buy = record(user, quantity="2", price="100")
+    assert api.get("/api/portfolio").json()["positions"][0]["quantity"] == "2"
+    with django_assert_num_queries(2):  # the method and the live prices: the replay is cached
+        api.get("/api/portfolio")
+    api.patch(f"{URL}/{buy.pk}", {"quantity": "3"}, format="json")
+    assert api.get("/api/portfolio").json()["positions"][0]["quantity"] == "3"
+    record(user, side="sell", quantity="1", hours=1)
+    assert api.get("/api/portfolio").json()["positions"][0]["quantity"] == "2"
+
+
+def test_a_sell_beyond_holdings_stored_behind_the_services_still_reads(api, user, coins):
+    record(user, quantity="1", price="100")
+    Transaction.objects.create(user=user, coin=coins["BTC"], side="sell", quantity=D(5), price=D(120), time=DAY)
+    position = api.get("/api/portfolio").json()["positions"][0]
+    assert (position["quantity"], position["realized_pnl"]) == ("0", "20")  # 1 sold: 120 - 100
