@@ -71,4 +71,7 @@ def test_the_portfolio_updates_live_and_records_transactions(trader, page):  # n
     if os.environ.get("PORTFOLIO_SCREENSHOT"):
         page.wait_for_timeout(1500)
         page.screenshot(path=os.environ["PORTFOLIO_SCREENSHOT"], full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(500)
+        page.screenshot(path=os.environ["PORTFOLIO_SCREENSHOT"].replace(".png", "-phone.png"), full_page=True)
     assert page.evaluate("window.__sameDocument") is True
