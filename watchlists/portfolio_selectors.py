@@ -181,7 +181,8 @@ def _shown(figures: dict) -> dict:
 def portfolio_history(*, user: AbstractBaseUser, days: int) -> list[dict]:
     """The value of the user's holdings at the close of each of the last ``days`` days (UTC), oldest
     first: each coin's quantity held at the day's end * its 1d candle's close (today: the live price; a
-    day without a candle: the last close before it). Three queries."""
+    day without a candle: the last close before it). Three queries (two once the transactions' days
+    are cached)."""
     today = timezone.now().astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
     changes = _quantity_changes(user)
@@ -196,11 +197,17 @@ def portfolio_history(*, user: AbstractBaseUser, days: int) -> list[dict]:
 
 
 def _quantity_changes(user: AbstractBaseUser) -> dict[int, list[tuple[date, Decimal]]]:
-    """Per coin, (UTC day, signed quantity) of every transaction, in time order."""
-    changes: dict[int, list] = defaultdict(list)
-    rows = Transaction.objects.filter(user=user).order_by("time", "id")
-    for coin_id, side, quantity, when in rows.values_list("coin_id", "side", "quantity", "time"):
-        changes[coin_id].append((when.astimezone(UTC).date(), quantity if side in INCOMING else -quantity))
+    """Per coin, (UTC day, signed quantity) of every transaction, in time order; cached as the
+    positions are, per version of the user's transactions."""
+    key = f"portfolio:changes:{user.pk}:{_version(user.pk)}"
+    changes = cache.get(key)
+    if changes is None:
+        changes = defaultdict(list)
+        rows = Transaction.objects.filter(user=user).order_by("time", "id")
+        for coin_id, side, quantity, when in rows.values_list("coin_id", "side", "quantity", "time"):
+            changes[coin_id].append((when.astimezone(UTC).date(), quantity if side in INCOMING else -quantity))
+        changes = dict(changes)
+        cache.set(key, changes, timeout=POSITIONS_SECONDS)
     return changes
 
 

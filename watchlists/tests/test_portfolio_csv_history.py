@@ -180,3 +180,11 @@ def test_history_takes_a_fixed_number_of_queries(api, user, coin_count, django_a
         record(user, symbol=symbol, time="2025-01-01T00:00:00Z")
     with django_assert_num_queries(3):  # transactions, candles, live prices
         assert len(api.get("/api/portfolio/history", {"days": 30}).json()) == 30
+
+
+def test_history_follows_a_new_transaction_though_cached(api, user):
+    # BTC's live price is 90,000 (the test market): 1 BTC today, then 1.5 after another buy.
+    record(user, quantity="1", time=(_day(1)).isoformat())
+    assert api.get("/api/portfolio/history", {"days": 1}).json()[0]["value"] == "90000"
+    record(user, quantity="0.5")
+    assert api.get("/api/portfolio/history", {"days": 1}).json()[0]["value"] == "135000"
