@@ -51,6 +51,8 @@ class AlertAdmin(admin.ModelAdmin):
     raw_id_fields = ("user", "coin")
     readonly_fields = (
         "kind",
+        "watchlist",  # a watchlist alert and its members are kept by alerts.watchlist_alerts
+        "parent",
         "created_at",
         "updated_at",
         "last_fired_at",

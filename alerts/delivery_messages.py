@@ -44,15 +44,16 @@ def message_for(delivery: Delivery) -> Message:
     event = delivery.event
     alert = event.alert
     facts = {"condition": alert.condition, "coin__symbol": alert.coin.symbol, "timeframe": alert.timeframe}
+    shown_id = alert.parent_id or alert.pk  # a watchlist alert's member is told as its watchlist alert
     placeholders = message_placeholders(
-        {**facts, "note": alert.note}, alert_id=alert.pk, price=event.price, values=event.values, at=event.fired_at
+        {**facts, "note": alert.note}, alert_id=shown_id, price=event.price, values=event.values, at=event.fired_at
     )
     return Message(
         subject=f"{alert.coin.symbol}: {placeholders['condition']}",
         text=event.message or message_render(alert.message, placeholders),
         placeholders=placeholders,
         webhook_id=delivery.webhook_id,
-        link=_link(reverse("alerts:detail", args=[alert.pk])),
+        link=_link(reverse("alerts:detail", args=[shown_id])),
     )
 
 

@@ -50,11 +50,12 @@ SELECT id, coin_id,
         AS DOUBLE PRECISION) END,
     CASE WHEN k.code IS NULL OR frequency = 'once_per_bar_close' THEN condition::text END
 FROM alerts_alert CROSS JOIN LATERAL (SELECT array_position(%(kinds)s::text[], condition->>'kind') AS code) AS k
-WHERE status = 'active' {only}
+WHERE status = 'active' AND coin_id IS NOT NULL {only}
 ORDER BY id
 """
 ACTIVE_SQL = (
-    "SELECT id, CASE WHEN updated_at >= %s THEN 1 ELSE 0 END FROM alerts_alert WHERE status = 'active' ORDER BY id"
+    "SELECT id, CASE WHEN updated_at >= %s THEN 1 ELSE 0 END FROM alerts_alert "
+    "WHERE status = 'active' AND coin_id IS NOT NULL ORDER BY id"
 )
 COLUMNS = ("id", "coin", "freq", "tf", "cooldown", "expires", "fired", "bar", "kind", "a", "b", "condition")
 
@@ -97,7 +98,7 @@ def _rows_join(old: AlertRows, keep: np.ndarray, new: AlertRows) -> tuple[AlertR
 def _active_ids(since: datetime) -> tuple[np.ndarray, np.ndarray]:
     """Every active alert's id, in order, and whether it changed at or after ``since``."""
     if connection.vendor != "postgresql":
-        active = Alert.objects.filter(status=Alert.Status.ACTIVE)
+        active = Alert.objects.filter(status=Alert.Status.ACTIVE, coin__isnull=False)
         changed = set(active.filter(updated_at__gte=since).values_list("pk", flat=True))
         ids = np.array(sorted(active.values_list("pk", flat=True)), dtype=np.int64)
         return ids, np.isin(ids, list(changed))

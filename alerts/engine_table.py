@@ -120,7 +120,7 @@ def coins_index() -> tuple[np.ndarray, dict[str, int]]:
 
 def alert_rows_orm(*, coin_ids: np.ndarray, ids: list[int] | None = None) -> AlertRows:
     """Active alerts (those of ``ids`` only, if given) read through the ORM in chunks (any database)."""
-    rows = Alert.objects.filter(status=Alert.Status.ACTIVE)
+    rows = Alert.objects.filter(status=Alert.Status.ACTIVE, coin__isnull=False)  # not a watchlist's own
     if ids is not None:
         rows = rows.filter(pk__in=ids)
     rows = rows.order_by("pk").values_list(

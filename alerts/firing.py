@@ -28,7 +28,7 @@ from alerts.notifications import notifications_send_on_commit
 
 PAUSE_AFTER = 15  # firings within PAUSE_WINDOW; one more and the alert is auto-paused
 PAUSE_WINDOW = timedelta(minutes=3)
-INFO_FIELDS = ("pk", "user_id", "message", "note", "condition", "timeframe", "frequency", "coin__symbol")
+INFO_FIELDS = ("pk", "user_id", "message", "note", "condition", "timeframe", "frequency", "coin__symbol", "parent_id")
 
 
 @dataclass
@@ -177,11 +177,17 @@ def _record_postgres(events: list[EventRow], info: dict[int, dict]) -> list[Noti
     return notifications
 
 
+def shown_id(alert: dict) -> int:
+    """The id the user knows a claimed alert by: a watchlist alert's member is told as its watchlist alert
+    (whose channels its firings are delivered to), with its own coin."""
+    return alert["parent_id"] or alert["pk"]
+
+
 def _notification(event: EventRow, alert: dict, event_id: int) -> Notification:
     values = {
         "user_id": alert["user_id"],
         "kind": Notification.Kind.FIRED,
-        "alert_id": event.alert_id,
+        "alert_id": shown_id(alert),  # deliveries go to this alert's channels
         "event_id": event_id,
         "symbol": alert["coin__symbol"],
         "message": event.message,
@@ -228,7 +234,7 @@ def _record_orm(events: list[EventRow], info: dict[int, dict]) -> list[Notificat
 def _event(firing: Firing, alert: dict) -> EventRow:
     values = {k: _json_number(v) for k, v in firing.values.items()}
     fired_at = _moment(firing.fired_ms)
-    placeholders = message_placeholders(alert, alert_id=firing.alert_id, price=firing.price, values=values, at=fired_at)
+    placeholders = message_placeholders(alert, alert_id=shown_id(alert), price=firing.price, values=values, at=fired_at)
     message = message_render(alert["message"], placeholders)[:2000]
     return EventRow(firing.alert_id, firing.key, firing.fired_ms, firing.price, firing.bar_open, values, message)
 
@@ -293,7 +299,7 @@ def _paused_notice(alert: dict, count: int, fired_ms: int) -> Notification:
     return Notification(
         user_id=alert["user_id"],
         kind=Notification.Kind.AUTO_PAUSED,
-        alert_id=alert["pk"],
+        alert_id=shown_id(alert),
         symbol=alert["coin__symbol"],
         message=(
             f"{alert['coin__symbol']}: alert paused after firing {count} times in 3 minutes "

@@ -23,7 +23,7 @@ WHERE a.id = v.id AND c.id = a.coin_id AND a.status = 'active'
     AND (a.expires_at IS NULL OR a.expires_at > v.fired_at)
     AND (v.bar_guard IS NULL OR a.last_fired_bar IS NULL OR a.last_fired_bar < v.bar_guard)
     AND (v.since IS NULL OR a.last_fired_at IS NULL OR (a.last_fired_at <= v.since AND a.last_fired_at < v.fired_at))
-RETURNING a.id, a.user_id, a.message, a.note, a.condition, a.timeframe, a.frequency, c.symbol
+RETURNING a.id, a.user_id, a.message, a.note, a.condition, a.timeframe, a.frequency, c.symbol, a.parent_id
 """
 EVENTS_SQL = f"""
 INSERT INTO alerts_alertevent (alert_id, key, fired_at, price, bar_open, "values", message)
@@ -41,7 +41,8 @@ FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[]
 RETURNING id
 """
 # One pending delivery per enabled channel of each new event's alert: (event, alert) pairs in, ids out.
-# The new ids come grouped by channel kind, so that a batch of webhooks never waits on a paced Telegram send.
+# The new ids come grouped by channel kind, Telegram's last: a batch of webhooks never waits on a paced
+# Telegram send, and the paced ones (30 a second per bot) come after the others rather than before.
 DELIVERIES_SQL = """
 WITH created AS (
     INSERT INTO alerts_delivery (channel_id, event_id, state, attempts, held, last_error, created_at)
@@ -51,7 +52,8 @@ WITH created AS (
         JOIN alerts_channel AS c ON c.id = ac.channel_id AND c.enabled
     RETURNING id, channel_id
 )
-SELECT created.id FROM created JOIN alerts_channel AS c ON c.id = created.channel_id ORDER BY c.kind, created.id
+SELECT created.id FROM created JOIN alerts_channel AS c ON c.id = created.channel_id
+ORDER BY c.kind = 'telegram', c.kind, created.id
 """
 # Each alert's events within the window before its latest firing (the window in seconds).
 RECENT_SQL = f"""

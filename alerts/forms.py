@@ -19,6 +19,7 @@ from alerts.models import Alert, Channel
 from alerts.selectors import channels_list
 from markets.analysis.patterns.pattern import PATTERN_KINDS
 from markets.timeframes import Timeframe
+from watchlists.models import Watchlist
 
 DEFAULT_KIND = "crossing"
 
@@ -100,7 +101,10 @@ MESSAGE_HELP = (
 )
 
 # Service error keys outside the condition that are form fields of the same name.
-TOP_FIELDS = ("symbol", "frequency", "timeframe", "cooldown", "expires_at", "message", "note", "channels", "urgent")
+TOP_FIELDS = (
+    *("symbol", "watchlist", "frequency", "timeframe", "cooldown"),
+    *("expires_at", "message", "note", "channels", "urgent"),
+)
 
 
 class ChannelChoiceField(forms.TypedMultipleChoiceField):
@@ -126,7 +130,12 @@ def kind_params(kind: str) -> dict[str, Param]:
 class AlertForm(forms.Form):
     """An alert's fields; ``kind`` decides which parameter fields the form has."""
 
-    symbol = forms.CharField(max_length=20, widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "BTC"}))
+    symbol = forms.CharField(
+        max_length=20, required=False, widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "BTC"})
+    )
+    watchlist = forms.ChoiceField(
+        label="or every coin of", required=False, help_text="A watchlist: coins added later are covered too."
+    )
     kind = forms.ChoiceField(label="Condition", choices=KIND_CHOICES)
     frequency = forms.ChoiceField(
         choices=Alert.Frequency.choices, initial=Alert.Frequency.ONLY_ONCE, widget=forms.RadioSelect
@@ -165,6 +174,8 @@ class AlertForm(forms.Form):
         # The user's channels, disabled ones too (marked): picking one now sends once it is enabled again.
         self.user_channels = list(channels_list(user=user)) if user is not None else []
         self.fields["channels"].choices = [(str(c.pk), channel_label(c)) for c in self.user_channels]
+        lists = Watchlist.objects.filter(user=user).values_list("pk", "name") if user is not None else []
+        self.fields["watchlist"].choices = [("", "— the coin —"), *((str(pk), name) for pk, name in lists)]
         self.chosen_kind = self._chosen_kind()
         for name, param in kind_params(self.chosen_kind).items():
             self.fields[name] = param_field(name, param)
@@ -221,7 +232,7 @@ class AlertForm(forms.Form):
         if self.chosen_kind == ALL_OF:
             condition["conditions"] = data.get("conditions")
         result = {
-            "symbol": data["symbol"].strip().upper(),
+            **_target(data),
             "condition": condition,
             "frequency": data["frequency"],
             "timeframe": data["timeframe"],
@@ -256,7 +267,7 @@ class AlertForm(forms.Form):
         """The field for an error key, and a prefix naming the part of it the message is about."""
         if key in TOP_FIELDS:
             return key, ""
-        if key == "condition.kind":
+        if key in ("condition", "condition.kind"):  # "condition": a watchlist alert's kind that needs a coin
             return "kind", ""
         if key.startswith("condition.conditions"):
             if "conditions" not in self.fields:
@@ -267,6 +278,14 @@ class AlertForm(forms.Form):
         if name in self.fields and name != key:
             return name, ""
         return None, f"{key}: " if key not in ("detail", "non_field_errors") else ""
+
+
+def _target(data: dict) -> dict:
+    """The coin, or the watchlist when one is chosen; neither when both are empty (the services say so)."""
+    if data.get("watchlist"):
+        return {"watchlist": int(data["watchlist"])}
+    symbol = (data.get("symbol") or "").strip().upper()
+    return {"symbol": symbol} if symbol else {}
 
 
 def param_field(name: str, param: Param) -> forms.Field:
@@ -288,7 +307,8 @@ def alert_initial(alert: Alert) -> dict:
     """The form's initial values for an existing alert."""
     condition = alert.condition
     initial = {
-        "symbol": alert.coin.symbol,
+        "symbol": alert.coin.symbol if alert.coin_id else "",
+        "watchlist": str(alert.watchlist_id or ""),
         "kind": condition["kind"],
         "frequency": alert.frequency,
         "timeframe": alert.timeframe,

@@ -14,7 +14,11 @@ from markets.timeframes import Timeframe
 class Alert(models.Model):
     """A condition on a coin, evaluated by the engine (``alerts.engine``) on every price update and bar
     close. ``condition`` is stored as ``alerts.conditions.condition_clean`` returns it (defaults filled
-    in); ``kind`` repeats its kind for filtering and for the engine's grouping."""
+    in); ``kind`` repeats its kind for filtering and for the engine's grouping.
+
+    An alert on a watchlist (``watchlist`` set, no coin) is what its user sees and edits; the engine never
+    reads it. It keeps one member alert per coin on the list (``parent`` set, the same body, a coin of
+    its own), which the engine evaluates like any other (see ``alerts.watchlist_alerts``)."""
 
     class Status(models.TextChoices):
         ACTIVE = "active"
@@ -30,7 +34,30 @@ class Alert(models.Model):
         EVERY_TIME = "every_time", "every time"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alerts")
-    coin = models.ForeignKey("markets.Coin", on_delete=models.PROTECT, related_name="alerts")
+    coin = models.ForeignKey(
+        "markets.Coin",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="alerts",
+        help_text="None: on a watchlist.",
+    )
+    watchlist = models.ForeignKey(
+        "watchlists.Watchlist",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="alerts",
+        help_text="An alert on every coin of this list (deleted with it).",
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="members",
+        help_text="The watchlist alert this one follows for its coin (kept by alerts.watchlist_alerts).",
+    )
     kind = models.CharField(max_length=32, db_index=True)
     condition = models.JSONField()
     frequency = models.CharField(max_length=20, choices=Frequency.choices, default=Frequency.ONLY_ONCE)
@@ -59,9 +86,26 @@ class Alert(models.Model):
             models.Index(fields=["status", "coin"], name="alert_status_coin"),
             models.Index(fields=["user", "status"], name="alert_user_status"),
         ]
+        constraints = [
+            # On a coin (a member also has a parent), or on a watchlist: never both, never neither.
+            models.CheckConstraint(
+                condition=models.Q(coin__isnull=False, watchlist__isnull=True)
+                | models.Q(coin__isnull=True, watchlist__isnull=False, parent__isnull=True),
+                name="alert_coin_or_watchlist",
+            ),
+            models.UniqueConstraint(
+                fields=["parent", "coin"], condition=models.Q(parent__isnull=False), name="alert_member_once"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.coin_id} {self.kind} ({self.status})"
+        where = f"watchlist {self.watchlist_id}" if self.watchlist_id else self.coin_id
+        return f"{where} {self.kind} ({self.status})"
+
+    @property
+    def subject(self) -> str:
+        """What it watches, in words: its coin's symbol, or "every coin of <list>"."""
+        return self.coin.symbol if self.coin_id else f"every coin of {self.watchlist.name}"
 
 
 class AlertEvent(models.Model):

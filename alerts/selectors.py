@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.http import Http404
 
 from alerts.conditions import condition_words
@@ -17,10 +17,27 @@ CHANNEL_IDS = Prefetch("channels", queryset=Channel.objects.only("id").order_by(
 
 
 def alerts_list(*, user, with_channels: bool = False) -> QuerySet[Alert]:
-    """The user's alerts with their coins, newest first (filter them with alerts.filters.AlertFilter);
-    ``with_channels``: their channels' ids fetched too, for answers (alert_as_json)."""
-    alerts = Alert.objects.filter(user=user).select_related("coin").defer("engine_state")
+    """The user's alerts with their coins (or watchlists), newest first (filter them with
+    alerts.filters.AlertFilter); a watchlist alert with its members' firings summed up (``members_*``),
+    its members themselves left out. ``with_channels``: their channels' ids fetched too, for answers
+    (alert_as_json)."""
+    alerts = Alert.objects.filter(user=user, parent=None).select_related("coin", "watchlist").defer("engine_state")
+    alerts = alerts.annotate(**_members_summary())
     return alerts.prefetch_related(CHANNEL_IDS) if with_channels else alerts
+
+
+def _members_summary() -> dict:
+    """Per alert, in the same query: its members' count, last firing and firings (None without members)."""
+    members = Alert.objects.filter(parent=OuterRef("pk")).order_by().values("parent")
+
+    def of(aggregate):
+        return Subquery(members.annotate(value=aggregate).values("value")[:1])
+
+    return {
+        "members_count": of(Count("pk")),
+        "members_last_fired_at": of(Max("last_fired_at")),
+        "members_fire_count": of(Sum("fire_count")),
+    }
 
 
 def alert_get(*, user, id: int) -> Alert:
@@ -32,8 +49,9 @@ def alert_get(*, user, id: int) -> Alert:
 
 
 def alert_events(*, alert: Alert) -> QuerySet[AlertEvent]:
-    """The alert's firings, newest first."""
-    return AlertEvent.objects.filter(alert=alert).order_by("-fired_at", "-id")
+    """The alert's firings (a watchlist alert's: its members', each on its coin), newest first, with their coin."""
+    mine = Q(alert__parent=alert) if alert.watchlist_id else Q(alert=alert)
+    return AlertEvent.objects.filter(mine).select_related("alert__coin").order_by("-fired_at", "-id")
 
 
 def notifications_list(*, user, unread: bool | None = None) -> QuerySet[Notification]:
@@ -60,7 +78,8 @@ def alert_as_json(alert: Alert) -> dict:
     """The alert as the API answers it: the body it was created with, plus its state."""
     return {
         "id": alert.pk,
-        "symbol": alert.coin.symbol,
+        "symbol": alert.coin.symbol if alert.coin_id else None,
+        "watchlist": alert.watchlist_id,
         "condition": alert.condition,
         "condition_text": condition_words(alert.condition),
         "frequency": alert.frequency,
@@ -71,17 +90,28 @@ def alert_as_json(alert: Alert) -> dict:
         "note": alert.note,
         "status": alert.status,
         "created_at": iso_ms(alert.created_at),
-        "last_fired_at": iso_ms(alert.last_fired_at),
-        "fire_count": alert.fire_count,
+        **_firings_summary(alert),
         "channels": sorted(channel.pk for channel in alert.channels.all()),
         "urgent": alert.urgent,
     }
 
 
+def _firings_summary(alert: Alert) -> dict:
+    """When it last fired and how often: a watchlist alert's over its members (summed up by alerts_list;
+    a new one has none)."""
+    if not alert.watchlist_id:
+        return {"last_fired_at": iso_ms(alert.last_fired_at), "fire_count": alert.fire_count}
+    return {
+        "last_fired_at": iso_ms(getattr(alert, "members_last_fired_at", None)),
+        "fire_count": getattr(alert, "members_fire_count", None) or 0,
+    }
+
+
 def event_as_json(event: AlertEvent) -> dict:
-    """One firing as GET /api/alerts/{id}/history answers it."""
+    """One firing as GET /api/alerts/{id}/history answers it, with the coin it fired on."""
     return {
         "id": event.pk,
+        "symbol": event.alert.coin.symbol,
         "fired_at": iso_ms(event.fired_at),
         "price": event.price,
         "bar_open": iso_ms(event.bar_open),
@@ -133,7 +163,7 @@ def deliveries_list(
     if channel:
         found = found.filter(channel_id=channel)
     if alert:
-        found = found.filter(event__alert_id=alert)
+        found = found.filter(Q(event__alert_id=alert) | Q(event__alert__parent_id=alert))
     return found
 
 
@@ -182,7 +212,7 @@ def delivery_as_json(delivery: Delivery) -> dict:
         "id": delivery.pk,
         "channel": delivery.channel_id,
         "channel_kind": delivery.channel.kind,
-        "alert": event.alert_id,
+        "alert": event.alert.parent_id or event.alert_id,  # a watchlist alert's member: the watchlist alert
         "event": event.pk,
         "symbol": event.alert.coin.symbol,
         "message": event.message,

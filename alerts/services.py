@@ -20,17 +20,20 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from alerts.changes import alerts_changed
-from alerts.conditions import ConditionError, condition_clean
+from alerts.conditions import ALL_OF, KINDS, PRICE_KINDS, ConditionError, condition_clean
 from alerts.messages import PLACEHOLDERS, message_unknown_placeholders
 from alerts.models import Alert, Channel, Notification
 from alerts.selectors import CHANNEL_IDS, alert_as_json, alerts_list
+from alerts.watchlist_alerts import members_sync, members_update, watchlist_coins
 from markets.models import Coin
 from markets.timeframes import TIMEFRAME_SECONDS
 from scalpaiboard.api import ApplicationError
+from watchlists.models import Watchlist
 
 # The body of an alert (POST /api/alerts, an item of an import), and what a field left out means.
 FIELDS = (
     "symbol",
+    "watchlist",
     "condition",
     "frequency",
     "timeframe",
@@ -41,7 +44,8 @@ FIELDS = (
     "channels",
     "urgent",
 )
-REQUIRED = ("symbol", "condition")
+REQUIRED = ("condition",)  # and exactly one of TARGETS
+TARGETS = ("symbol", "watchlist")
 DEFAULTS = {
     "frequency": Alert.Frequency.ONLY_ONCE.value,
     "timeframe": "1m",
@@ -86,8 +90,9 @@ class _Refused(Exception):
 
 def alert_clean(*, user, data: dict, alert: Alert | None = None, partial: bool = False) -> dict:
     """The model fields of the alert ``data`` describes (a new one, or ``alert`` edited: every field
-    with PUT, those given with ``partial``): symbol as its coin, condition with its defaults, and the
-    rest checked. A new alert must fit in the user's ALERTS_PER_USER. Raises AlertInvalid."""
+    with PUT, those given with ``partial``): symbol as its coin (or watchlist as the user's list),
+    condition with its defaults, and the rest checked. A new alert must fit in the user's
+    ALERTS_PER_USER. Raises AlertInvalid."""
     fields, errors = _fields_clean(data, user=user, alert=alert, partial=partial)
     if errors:
         raise AlertInvalid(errors)
@@ -105,20 +110,65 @@ def _fields_clean(
         where = prefix.removesuffix(".") or "non_field_errors"
         return {}, {where: ["Must be a JSON object: an alert, e.g. " + EXAMPLE + "."]}
     errors = {_field_path(name, prefix): [_unknown(name)] for name in data if name not in FIELDS}
-    values = {name: data[name] for name in FIELDS if name in data}
+    # A target given as null is one not given: an export says "symbol": null of a watchlist alert.
+    values = {name: data[name] for name in FIELDS if name in data and not (name in TARGETS and data[name] is None)}
     if not partial:
         errors.update({prefix + name: ["This field is required."] for name in REQUIRED if data.get(name) is None})
         values = {**DEFAULTS, **values}
+    errors.update(_targets_check(values, alert=alert, partial=partial, prefix=prefix))
     fields = {}
-    cleaners = {**CLEANERS, "channels": bind(_channels, user=user)}
+    cleaners = {**CLEANERS, "channels": bind(_channels, user=user), "watchlist": bind(_watchlist, user=user)}
     for name, value in values.items():
+        if prefix + name in errors:
+            continue
         try:
             fields.update(cleaners[name](value, path=prefix + name, alert=alert))
         except _Refused as refused:
             errors[prefix + name] = [str(refused)]
         except ConditionError as error:
             errors.update(error.errors)
+    on_watchlist = "watchlist" in values if alert is None or not partial else alert.watchlist_id is not None
+    if on_watchlist and "condition" in fields and prefix + "condition" not in errors:
+        errors.update(_across_coins_check(fields["condition"], path=prefix + "condition"))
     return fields, errors
+
+
+BOTH = "Give exactly one of symbol (an alert on a coin) or watchlist (an alert on every coin of your list)."
+
+
+def _targets_check(values: dict, *, alert: Alert | None, partial: bool, prefix: str) -> dict[str, list[str]]:
+    """Errors when the body does not name exactly one target (a new alert, or every field with PUT), or
+    would move an alert between a coin and a watchlist (it stays what it was created as)."""
+    given = [name for name in TARGETS if name in values]
+    if not partial and len(given) != 1:
+        return {prefix + name: [BOTH] for name in TARGETS}
+    if alert is None:
+        return {}
+    wrong = "symbol" if alert.watchlist_id else "watchlist"
+    if wrong in given:
+        kept = "watchlist" if alert.watchlist_id else "coin"
+        return {prefix + wrong: [f"This alert is on a {kept} and stays on one: create a new alert instead."]}
+    return {}
+
+
+# Kinds whose numbers are prices of one coin: on a watchlist, 101.5 means nothing for most coins.
+PRICE_LEVEL_KINDS = frozenset(PRICE_KINDS) - {"moving_up", "moving_down"}
+ACROSS_COINS = tuple(kind for kind in KINDS if kind not in PRICE_LEVEL_KINDS)
+
+
+def _across_coins_check(condition: dict, *, path: str) -> dict[str, list[str]]:
+    """An error when a watchlist alert's condition names a price level (a coin's price in USDT)."""
+    terms = condition["conditions"] if condition["kind"] == ALL_OF else [condition]
+    kinds = sorted({term["kind"] for term in terms} & PRICE_LEVEL_KINDS)
+    if not kinds:
+        return {}
+    return {
+        path: [
+            f"A watchlist alert's condition must make sense on every coin of the list: {', '.join(kinds)} "
+            f"compare with a price in USDT. Allowed kinds: {', '.join(ACROSS_COINS)} (percent moves and "
+            "indicators)."
+        ]
+    }
 
 
 EXAMPLE = '{"symbol": "BTC", "condition": {"kind": "crossing_up", "level": 101.5}}'
@@ -232,6 +282,17 @@ def _channels(value, *, user, path: str, alert: Alert | None) -> dict:
     return {"channels": ids}
 
 
+def _watchlist(value, *, user, path: str, alert: Alert | None) -> dict:
+    """``{"watchlist": id}``: one of the user's watchlists (the alert covers each coin on it)."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+    if not ok:
+        raise _Refused("Must be the id of one of your watchlists, e.g. 3: GET /api/watchlists lists yours.")
+    watchlist = Watchlist.objects.filter(user=user, pk=value).first() if user is not None else None
+    if watchlist is None:
+        raise _Refused(f"No watchlist of yours has id {value}: GET /api/watchlists lists yours.")
+    return {"watchlist": watchlist}
+
+
 CLEANERS = {
     "symbol": _symbol,
     "condition": _condition,
@@ -246,9 +307,10 @@ CLEANERS = {
 
 
 def _room_check(*, user, adding: int) -> None:
-    """Refuse ``adding`` more active alerts past the user's ALERTS_PER_USER."""
+    """Refuse ``adding`` more active alerts past the user's ALERTS_PER_USER. A watchlist alert counts
+    once, however many coins its list has (at most watchlists.models.MAX_ITEMS): its members do not."""
     limit = settings.ALERTS_PER_USER
-    active = Alert.objects.filter(user=user, status=Status.ACTIVE).count()
+    active = Alert.objects.filter(user=user, status=Status.ACTIVE, parent=None).count()
     if active + adding > limit:
         raise AlertInvalid(
             {},
@@ -266,8 +328,11 @@ def _user_lock(user) -> None:
 def backtest_clean(*, data: dict) -> dict:
     """The arguments of ``alerts.backtest.alert_backtest`` from its body: an alert as POST /api/alerts
     takes it, and ``days`` (1 to 365, default 30). Raises AlertInvalid."""
-    alert_body = {name: value for name, value in data.items() if name != "days"} if isinstance(data, dict) else data
+    own = ("days", "watchlist")
+    alert_body = {name: value for name, value in data.items() if name not in own} if isinstance(data, dict) else data
     fields, errors = _fields_clean(alert_body)
+    if isinstance(data, dict) and "watchlist" in data:
+        errors["watchlist"] = ["A backtest replays one coin: give symbol instead (backtest a list's coins one by one)."]
     days = data.get("days", BACKTEST_DAYS) if isinstance(data, dict) else BACKTEST_DAYS
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_BACKTEST_DAYS:
         errors["days"] = [f"Must be a whole number of days from 1 to {MAX_BACKTEST_DAYS}."]
@@ -288,6 +353,8 @@ def alert_create(*, user, data: dict) -> Alert:
         channels = fields.pop("channels")
         alert = Alert.objects.create(user=user, **fields)
         alert.channels.set(channels)
+        if alert.watchlist_id:
+            members_sync([alert], watchlist_coins(alert.watchlist_id))
         alerts_changed()
     return alert
 
@@ -296,20 +363,35 @@ def alert_update(*, alert: Alert, data: dict, partial: bool = False) -> Alert:
     """``alert`` edited (every field, or those given with ``partial``); its status stays. Raises AlertInvalid."""
     fields = alert_clean(user=alert.user_id, data=data, alert=alert, partial=partial)
     channels = fields.pop("channels", None)
-    watched = {"coin": alert.coin_id, "condition": alert.condition, "timeframe": alert.timeframe}
+    watched = _watched(alert)
     for name, value in fields.items():
         setattr(alert, name, value)
     changed = [*fields, "updated_at"]
     # What the engine remembered (patterns already reported) was about the old condition.
-    if watched != {"coin": alert.coin_id, "condition": alert.condition, "timeframe": alert.timeframe}:
+    forget = watched != _watched(alert)
+    if forget:
         alert.engine_state = {}
         changed.append("engine_state")
-    # Only these fields: the engine may be changing the status or the last firing at the same time.
-    alert.save(update_fields=changed)
-    if channels is not None:
-        alert.channels.set(channels)
-    alerts_changed()
+    with transaction.atomic():
+        # Only these fields: the engine may be changing the status or the last firing at the same time.
+        alert.save(update_fields=changed)
+        if channels is not None:
+            alert.channels.set(channels)
+        if alert.watchlist_id:
+            members_update(alert, fields=changed, reset_state=forget)
+            if watched["watchlist"] != alert.watchlist_id:
+                members_sync([alert], watchlist_coins(alert.watchlist_id))
+        alerts_changed()
     return alert
+
+
+def _watched(alert: Alert) -> dict:
+    return {
+        "coin": alert.coin_id,
+        "watchlist": alert.watchlist_id,
+        "condition": alert.condition,
+        "timeframe": alert.timeframe,
+    }
 
 
 def alert_delete(*, alert: Alert) -> None:
@@ -322,39 +404,53 @@ def alert_delete(*, alert: Alert) -> None:
 
 
 def _owned(user, ids) -> QuerySet[Alert]:
-    return Alert.objects.filter(user=user, pk__in=list(ids))
+    """The user's alerts among ``ids``: those the user sees (a watchlist alert's members are not)."""
+    return Alert.objects.filter(user=user, pk__in=list(ids), parent=None)
 
 
 def alerts_pause(*, user, ids) -> int:
-    """Pause the user's active (or auto-paused) alerts among ``ids``; others' ids are ignored.
-    Returns how many were paused."""
-    paused = _owned(user, ids).filter(status__in=PAUSABLE).update(status=Status.PAUSED, updated_at=timezone.now())
-    if paused:
-        alerts_changed()
+    """Pause the user's active (or auto-paused) alerts among ``ids``, a watchlist alert with each coin's
+    member; others' ids are ignored. Returns how many were paused."""
+    now = timezone.now()
+    with transaction.atomic():
+        pausable = list(_owned(user, ids).filter(status__in=PAUSABLE).values_list("pk", flat=True))
+        paused = Alert.objects.filter(pk__in=pausable, status__in=PAUSABLE).update(status=Status.PAUSED, updated_at=now)
+        Alert.objects.filter(parent__in=pausable, status__in=PAUSABLE).update(status=Status.PAUSED, updated_at=now)
+        if paused:
+            alerts_changed()
     return paused
 
 
 def alerts_resume(*, user, ids) -> int:
     """Re-arm the user's paused, auto-paused, triggered or expired alerts among ``ids`` (an expired
-    one only when its expiry is now later or gone); raises AlertInvalid past ALERTS_PER_USER.
-    Returns how many were resumed."""
+    one only when its expiry is now later or gone), and every such member of a watchlist alert among
+    them (one coin's member auto-paused, or spent only_once); raises AlertInvalid past ALERTS_PER_USER.
+    Returns how many of the user's alerts were re-armed."""
     now = timezone.now()
+    unexpired = Q(expires_at=None) | Q(expires_at__gt=now)
     with transaction.atomic():
         _user_lock(user)
-        resumable = _owned(user, ids).filter(status__in=RESUMABLE).filter(Q(expires_at=None) | Q(expires_at__gt=now))
-        _room_check(user=user, adding=resumable.count())
-        resumed = resumable.update(status=Status.ACTIVE, updated_at=now)
-        if resumed:
+        owned = _owned(user, ids).filter(unexpired)
+        resumable = set(owned.filter(status__in=RESUMABLE).values_list("pk", flat=True))
+        _room_check(user=user, adding=len(resumable))
+        parents = owned.filter(watchlist__isnull=False, status__in=(*RESUMABLE, Status.ACTIVE))
+        members = Alert.objects.filter(unexpired, parent__in=parents, status__in=RESUMABLE)
+        rearmed = set(members.values_list("parent_id", flat=True))
+        members.update(status=Status.ACTIVE, updated_at=now)
+        Alert.objects.filter(pk__in=resumable).update(status=Status.ACTIVE, updated_at=now)
+        if resumable or rearmed:
             alerts_changed()
-    return resumed
+    return len(resumable | rearmed)
 
 
 def alerts_delete(*, user, ids) -> int:
-    """Delete the user's alerts among ``ids``; returns how many."""
-    deleted = _owned(user, ids).delete()[1].get(Alert._meta.label, 0)
-    if deleted:
-        alerts_changed()
-    return deleted
+    """Delete the user's alerts among ``ids`` (a watchlist alert with its members); returns how many."""
+    with transaction.atomic():
+        owned = list(_owned(user, ids).values_list("pk", flat=True))
+        Alert.objects.filter(pk__in=owned).delete()
+        if owned:
+            alerts_changed()
+    return len(owned)
 
 
 def alerts_export(*, user) -> list[dict]:
@@ -385,8 +481,18 @@ def alerts_import(*, user, items: list) -> list[Alert]:
         channels = [fields.pop("channels") for fields in reversed(cleaned)]
         alerts = Alert.objects.bulk_create([Alert(user=user, **fields) for fields in reversed(cleaned)])
         _channels_link(alerts, channels)
+        _members_create([alert for alert in alerts if alert.watchlist_id])
         alerts_changed()
     return alerts[::-1]
+
+
+def _members_create(parents: list[Alert]) -> None:
+    """Each new watchlist alert's members, one query per list."""
+    by_list: dict[int, list[Alert]] = {}
+    for parent in parents:
+        by_list.setdefault(parent.watchlist_id, []).append(parent)
+    for watchlist_id, alerts in by_list.items():
+        members_sync(alerts, watchlist_coins(watchlist_id))
 
 
 def _channels_link(alerts: list[Alert], channels: list[list[int]]) -> None:

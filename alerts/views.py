@@ -151,7 +151,7 @@ def alert_new(request: HttpRequest) -> HttpResponse:
         return render(request, "alerts/_quick_result.html", {"form": form, "alert": alert})
     if alert is None:
         return _form_page(request, form, None, status=400)
-    messages.success(request, f"Alert created: {alert.coin.symbol} {condition_words(alert.condition)}.")
+    messages.success(request, f"Alert created: {alert.subject} {condition_words(alert.condition)}.")
     return redirect("alerts:detail", pk=alert.pk)
 
 
@@ -233,7 +233,7 @@ def alert_remove(request: HttpRequest, pk: int) -> HttpResponse:
     alert = alert_get(user=request.user, id=pk)
     if request.method == "GET":
         return render(request, "alerts/alert_confirm_delete.html", {"alert": alert})
-    words = f"{alert.coin.symbol} {condition_words(alert.condition)}"
+    words = f"{alert.subject} {condition_words(alert.condition)}"
     alert_delete(alert=alert)
     messages.success(request, f"Alert deleted: {words}.")
     return redirect("alerts:list")

@@ -14,14 +14,17 @@ from markets.models import Coin
 from markets.selectors import coin_get, coin_queryset, feed_status, market_overview, orderbook_for, trades_for
 from markets.sources.base import SourceUnavailable
 from markets.timeframes import TIMEFRAME_SECONDS
+from watchlists.coin_scope import coins_scoped, watchlist_scope
 
 PAGE_SIZES = (25, 50, 100)
 
 
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Overview cards and the coin table; an HTMX request for the table gets only the table."""
-    filters = CoinFilter(request.GET, queryset=coin_queryset())
+    """Overview cards and the coin table (``?watchlist=<id>``: the coins of one of the user's lists);
+    an HTMX request for the table gets only the table."""
+    watchlist, watchlist_error = watchlist_scope(user=request.user, value=request.GET.get("watchlist"))
+    filters = CoinFilter(request.GET, queryset=coins_scoped(coin_queryset(), watchlist, watchlist_error))
     per_page = _page_size(request)
     page = Paginator(filters.qs if filters.is_valid() else Coin.objects.none(), per_page).get_page(
         request.GET.get("page")
@@ -32,6 +35,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "per_page": per_page,
         "page_sizes": PAGE_SIZES,
         "query": _query(request),
+        "watchlist": watchlist,
+        "watchlist_error": watchlist_error,
     }
     if request.htmx and request.htmx.target == "coin-table":
         return render(request, "markets/_coin_table.html", context)

@@ -13,11 +13,6 @@ from django.views.decorators.http import require_GET
 
 # What each section of the menu will hold, until its release lands.
 UPCOMING = {
-    "watchlist": (
-        "Watchlist",
-        "Named lists of the coins you follow, with live prices, 24h, 7d and 30d performance, "
-        "sparklines and target and stop prices that become alerts.",
-    ),
     "assistant": (
         "Assistant",
         "A streaming chat that screens the market, analyses coins, creates alerts and fills your "

@@ -141,6 +141,17 @@ EXAMPLES = [
         request_only=True,
     ),
     OpenApiExample(
+        "every coin of a watchlist up 5% within 4 bars of 1h",
+        value={
+            "watchlist": 3,
+            "condition": {"kind": "moving_up", "percent": 5, "bars": 4},
+            "frequency": "once_per_bar",
+            "timeframe": "1h",
+            "message": "{{symbol}} is up {{change}}% at {{price}}",
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
         "RSI falls back below 70 on 1h",
         value={"symbol": "ETH", "condition": {"kind": "rsi_crosses_below", "level": 70}, "timeframe": "1h"},
         request_only=True,
@@ -176,6 +187,22 @@ naming it. A user has at most ALERTS_PER_USER (default 1000) active alerts.
 `channels` (default none) lists the ids of your notification channels each firing is delivered to besides the
 in-app bell (GET /api/notifications/channels); an id that is not one of yours is a 400 naming `channels`.
 `urgent` (default false) delivers during the channels' quiet hours too.
+
+**On a watchlist.** Give `watchlist` (the id of one of your lists, GET /api/watchlists) instead of `symbol`: the
+alert applies to every coin on the list and follows its edits: a coin added is covered from then on, a coin
+removed no longer fires (and its firings leave the alert's history). Exactly one of `symbol` and `watchlist` is
+given (the other left out or null), else a 400 naming both; another user's list is a 400 naming `watchlist`. Each
+firing names its coin: the notification's and the delivery's `symbol`, {{{{symbol}}}} in the message, `symbol` in
+GET /api/alerts/{{id}}/history. The answer has `"symbol": null` and `"watchlist": id`; `last_fired_at` and
+`fire_count` are over the list's coins. Only conditions that mean the same on every coin are allowed: percent
+moves (`moving_up`, `moving_down`) and every bar condition (RSI, MACD, bands, moving averages, volume, patterns),
+alone or in `all_of`; a price level (`price_above`, `price_below`, `crossing*`, `*_channel`) is a 400 naming
+`condition` (set those on each coin). `only_once` is once per coin: each coin fires once, the others stay armed;
+resuming the alert re-arms every coin, as it does one coin's part auto-paused for firing too often. Pausing,
+resuming, editing and deleting it act on every coin. An alert on a coin stays on a coin, and one on a watchlist
+stays on a watchlist (a 400 naming the other field): edit `watchlist` to move it to another of your lists.
+Deleting the list deletes its alerts. A watchlist alert counts once towards ALERTS_PER_USER, whatever its list's
+size (at most 500 coins). It exports with its list's id, so an export imports back into the same account only.
 
 A refused alert is a 400 naming each field by its path (`symbol`, `condition.level`, `condition.conditions[1].kind`,
 `frequency`, `expires_at`, ...) with what is allowed.

@@ -46,7 +46,20 @@ class ClosedSerializer(serializers.Serializer):
 class AlertBodySerializer(ClosedSerializer):
     """An alert as POST /api/alerts takes it, and as an export holds it (no other field is taken)."""
 
-    symbol = serializers.CharField(max_length=20, help_text="A listed coin's base symbol, any case (BTC).")
+    symbol = serializers.CharField(
+        max_length=20,
+        required=False,
+        allow_null=True,
+        help_text="A listed coin's base symbol, any case (BTC); or null, with watchlist. Exactly one of the two.",
+    )
+    watchlist = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        allow_null=True,
+        help_text="The id of one of your watchlists: the alert applies to every coin on it. Exactly one of symbol "
+        "and watchlist.",
+    )
     condition = ConditionField()
     frequency = serializers.ChoiceField(
         choices=Alert.Frequency.values,
@@ -118,7 +131,8 @@ class AlertSerializer(serializers.Serializer):
     """An alert as the API answers it: the body, its condition in words, and its state."""
 
     id = serializers.IntegerField()
-    symbol = serializers.CharField()
+    symbol = serializers.CharField(allow_null=True, help_text="The coin; null for an alert on a watchlist.")
+    watchlist = serializers.IntegerField(allow_null=True, help_text="The watchlist's id; null for an alert on a coin.")
     condition = ConditionField()
     condition_text = serializers.CharField(help_text='The condition in words: "crosses up 101.5".')
     frequency = serializers.ChoiceField(choices=Alert.Frequency.values)
@@ -146,6 +160,7 @@ class AlertEventSerializer(serializers.Serializer):
     """One firing."""
 
     id = serializers.IntegerField()
+    symbol = serializers.CharField(help_text="The coin it fired on (for a watchlist alert, one of the list's).")
     fired_at = serializers.DateTimeField(help_text="Exchange time of the update that fired it, or the bar's close.")
     price = serializers.FloatField()
     bar_open = serializers.DateTimeField(allow_null=True, help_text="Open time of the bar it fired in.")

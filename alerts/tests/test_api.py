@@ -38,6 +38,7 @@ def test_creating_answers_201_with_the_alert_and_its_defaults(api):
     assert alert == {
         "id": Alert.objects.get().pk,
         "symbol": "BTC",
+        "watchlist": None,
         "condition": CROSSING,
         "condition_text": "crosses up 101.5",
         "frequency": "only_once",
@@ -290,6 +291,7 @@ def test_the_history_holds_each_firing_newest_first(api, user):
     newest = answer["results"][0]
     assert newest == {
         "id": events[2].pk,
+        "symbol": "BTC",
         "fired_at": events[2].fired_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "price": 102.0,
         "bar_open": events[2].bar_open.isoformat(timespec="milliseconds").replace("+00:00", "Z"),

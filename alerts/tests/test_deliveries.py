@@ -60,7 +60,7 @@ def test_a_firing_creates_one_delivery_per_channel_enqueued_on_commit(
     assert (sorted(ids), delay) == (sorted(d.pk for d in deliveries), 0.0)
 
 
-def test_a_bursts_deliveries_are_enqueued_grouped_by_channel_kind(
+def test_a_bursts_deliveries_are_enqueued_grouped_by_channel_kind_telegram_last(
     user, coins, enqueued, django_capture_on_commit_callbacks
 ):
     """A batch of webhooks must not wait on a paced Telegram send, so batches are cut from ids in kind order."""
@@ -72,7 +72,7 @@ def test_a_bursts_deliveries_are_enqueued_grouped_by_channel_kind(
         firings_store(firings)
     [(ids, _)] = enqueued
     kinds = dict(Delivery.objects.values_list("pk", "channel__kind"))
-    assert [kinds[pk] for pk in ids] == ["telegram"] * 3 + ["webhook"] * 3
+    assert [kinds[pk] for pk in ids] == ["webhook"] * 3 + ["telegram"] * 3  # the paced kind last
 
 
 def test_a_rolled_back_firing_leaves_no_delivery_and_enqueues_nothing(
@@ -203,6 +203,21 @@ def test_telegram_s_retry_after_is_waited_exactly(user, coins, fake, enqueued):
     delivery.refresh_from_db()
     assert delivery.state == "failed"
     assert before + timedelta(seconds=7) <= delivery.next_attempt_at <= after + timedelta(seconds=7)
+
+
+def test_paced_deliveries_due_close_together_go_back_in_one_task(
+    user, coins, fake, enqueued, django_capture_on_commit_callbacks
+):
+    channel = channel_make(user, "telegram")
+    alert = alert_with(user, coins["BTC"], channel)
+    deliveries = [delivery_make(alert, channel) for _ in range(3)]
+    fake.script = [Paced(1.0), Paced(1.1), Paced(5.0)]  # the pool sends them in any order
+    with django_capture_on_commit_callbacks(execute=True):
+        deliveries_send_batch([d.pk for d in deliveries])
+    by_time = [pk for _, pk in sorted(Delivery.objects.values_list("next_attempt_at", "pk"))]
+    [(together, soon), (alone, later)] = sorted(enqueued, key=lambda call: call[1])
+    assert sorted(together) == sorted(by_time[:2]) and 0.5 < soon <= 1.0  # at the earlier one's time
+    assert alone == by_time[2:] and 4.5 < later <= 5.0
 
 
 def test_a_permanent_error_disables_the_channel_and_tells_its_owner(user, coins, fake, enqueued):

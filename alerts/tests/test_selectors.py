@@ -44,6 +44,7 @@ def test_an_alert_as_json_has_the_contracts_fields(user):
     assert list(answer) == [
         "id",
         "symbol",
+        "watchlist",
         "condition",
         "condition_text",
         "frequency",

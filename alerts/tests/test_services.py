@@ -87,7 +87,7 @@ def test_an_alert_keeps_its_coin_once_the_feed_stops_listing_it(user, coins):
 def test_unknown_fields_are_refused_by_name(user):
     errors = refused(user, body(colour="red", status="paused"))
     assert set(errors) == {"colour", "status"}
-    assert "allowed: symbol, condition" in errors["colour"][0]
+    assert "allowed: symbol, watchlist, condition" in errors["colour"][0]
     assert "read-only" in errors["status"][0]
 
 
@@ -100,7 +100,8 @@ def test_a_body_that_is_not_an_object_is_refused(user):
 
 
 def test_symbol_and_condition_are_required(user):
-    assert set(refused(user, {})) == {"symbol", "condition"}
+    # No target: both are named (exactly one of the two is required).
+    assert set(refused(user, {})) == {"symbol", "watchlist", "condition"}
 
 
 @pytest.mark.parametrize("cooldown", [-1, 7 * 86400 + 1, 1.5, "60", True])

@@ -171,6 +171,14 @@ CROSS_FIELD_RULES |= {
     "condition.fast": "Must be shorter than slow.",
     "channels": "No channel of yours",
 }
+# A watchlist alert's: exactly one of symbol and watchlist (JSON Schema could say it only with a oneOf of
+# two bodies), the user's own lists, a condition that means the same on every coin, no backtest of a list.
+TARGET_RULES = ("Give exactly one of symbol", "This alert is on a")
+CROSS_FIELD_RULES |= {
+    "symbol": ("Unknown coin", *TARGET_RULES),
+    "watchlist": (*TARGET_RULES, "No watchlist of yours", "A backtest replays one coin"),
+    "condition": "A watchlist alert's condition",
+}
 # And a notification channel's: what a target may be (its URL's resolution and Apprise's reading of it,
 # an address, a time zone's name) is the server's to judge, and a body's placeholders as a message's.
 CROSS_FIELD_RULES |= {
@@ -178,6 +186,17 @@ CROSS_FIELD_RULES |= {
     "address": "Must be an email address",
     "quiet_hours": ("timezone must be an IANA", "start and end must differ"),
     "body": ("Unknown placeholders", "Renders to nothing"),
+}
+# And a watchlist's: a coin once per list and listed, 500 coins at most, names unique among a user's
+# lists, 100 lists at most, the default list kept, an order naming the list's coins, and a target or
+# stop refused by the alerts it is kept as (ALERTS_PER_USER).
+CROSS_FIELD_RULES |= {
+    "symbol": (*CROSS_FIELD_RULES["symbol"], "Already on this list", "Not listed now", "The list is full"),
+    "name": ("You already have a list named", "Too many lists"),
+    "watchlist": (*CROSS_FIELD_RULES["watchlist"], "The default list cannot be deleted"),
+    "symbols": "Must name each of the list's coins exactly once",
+    "target_price": "Its alert was refused",
+    "stop_price": "Its alert was refused",
 }
 # And a portfolio transaction's: the time it may have (2009 to now), what was held at that time, the
 # price a buy or sell needs, a JSON number's decimal places; a CSV import's rows, which no schema can describe.
