@@ -62,3 +62,5 @@ class WatchlistAdmin(admin.ModelAdmin):
 
 
 # --- Portfolio (helper "portfolio") ----------------------------------------------------------------
+
+from watchlists import portfolio_admin  # noqa: E402, F401

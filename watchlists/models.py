@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from watchlists.fields import ExactDecimalField
+
 MAX_ITEMS = 500  # coins on one list
 DEFAULT_NAME = "Watchlist"
 
@@ -90,9 +92,9 @@ class Transaction(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="transactions")
     coin = models.ForeignKey("markets.Coin", on_delete=models.PROTECT, related_name="transactions")
     side = models.CharField(max_length=12, choices=Side.choices)
-    quantity = models.DecimalField(max_digits=38, decimal_places=18)
-    price = models.DecimalField(max_digits=38, decimal_places=18, default=Decimal(0), help_text="USDT per coin.")
-    fee = models.DecimalField(max_digits=38, decimal_places=18, default=Decimal(0), help_text="USDT.")
+    quantity = ExactDecimalField(max_digits=38, decimal_places=18)
+    price = ExactDecimalField(max_digits=38, decimal_places=18, default=Decimal(0), help_text="USDT per coin.")
+    fee = ExactDecimalField(max_digits=38, decimal_places=18, default=Decimal(0), help_text="USDT.")
     time = models.DateTimeField(default=timezone.now, db_index=True)
     note = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -198,10 +198,20 @@ CROSS_FIELD_RULES |= {
     "target_price": "Its alert was refused",
     "stop_price": "Its alert was refused",
 }
+# And a portfolio transaction's: the time it may have (2009 to now), what was held at that time, the
+# price a buy or sell needs, a JSON number's decimal places; a CSV import's rows, which no schema can describe.
+CROSS_FIELD_RULES |= {
+    "time": "Must be between 2009-01-03 and now",
+    "quantity": ("More than was held at that time", "At most 18 decimal places", "Must be greater than 0"),
+    "price": ("Required for a buy or a sell", "At most 18 decimal places"),
+    "fee": "At most 18 decimal places",
+}
 PLACE_IN_A_LIST = re.compile(r"^alerts\[\d+\]\.|conditions\[\d+\]\.")
 
 
 def _only_cross_field_errors(body: dict) -> bool:
+    if isinstance(body.get("rows"), list):  # a refused CSV import: each row's problems, by line and field
+        return True
     # An alert's 400 also says in "detail" which fields it names.
     fields = {name: messages for name, messages in body.items() if name != "detail"} if len(body) > 1 else body
     rules = {PLACE_IN_A_LIST.sub("", name): messages for name, messages in fields.items()}

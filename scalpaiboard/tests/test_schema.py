@@ -109,6 +109,16 @@ ERRORS_BY_OPERATION = [
     ("/api/watchlists/{id}/items/{symbol}", "patch", {"400", "401", "403", "404", "415", "429", "500"}),
     ("/api/watchlists/{id}/items/{symbol}", "delete", {"401", "403", "404", "429", "500"}),
     ("/api/watchlists/{id}/order", "post", {"400", "401", "403", "404", "415", "429", "500"}),
+    ("/api/portfolio", "get", {"400", "401", "429", "500"}),
+    ("/api/portfolio", "patch", {"400", "401", "403", "415", "429", "500"}),
+    ("/api/portfolio/history", "get", {"400", "401", "429", "500"}),
+    ("/api/portfolio/transactions", "get", {"400", "401", "429", "500"}),
+    ("/api/portfolio/transactions", "post", {"400", "401", "403", "415", "429", "500"}),
+    ("/api/portfolio/transactions/{id}", "get", {"401", "404", "429", "500"}),
+    ("/api/portfolio/transactions/{id}", "patch", {"400", "401", "403", "404", "415", "429", "500"}),
+    ("/api/portfolio/transactions/{id}", "delete", {"400", "401", "403", "404", "429", "500"}),
+    ("/api/portfolio/transactions/export", "get", {"401", "429", "500"}),
+    ("/api/portfolio/transactions/import", "post", {"400", "401", "403", "415", "429", "500"}),
 ]
 
 
