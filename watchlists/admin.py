@@ -2,13 +2,12 @@
 order; coins are added and removed, and targets and stops set, through the services (the API and the
 pages), which keep the item's alerts and the list's alerts in step: the inline does not add or delete.
 A list is deleted through ``watchlist_delete`` (with its items' alerts); the default list is kept.
-
-The portfolio's models (Portfolio, Transaction) are registered below the watchlists' (helper
-"portfolio")."""
+The portfolio's models (Portfolio, Transaction) are registered in ``watchlists.portfolio_admin``."""
 
 from django.contrib import admin
 from django.db.models import Count
 
+from watchlists import portfolio_admin  # noqa: F401 (registers the portfolio's models)
 from watchlists.models import Watchlist, WatchlistItem
 from watchlists.services import watchlist_delete
 
@@ -59,8 +58,3 @@ class WatchlistAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset) -> None:
         for watchlist in queryset.filter(is_default=False):
             watchlist_delete(watchlist=watchlist)
-
-
-# --- Portfolio (helper "portfolio") ----------------------------------------------------------------
-
-from watchlists import portfolio_admin  # noqa: E402, F401
