@@ -181,11 +181,15 @@ CROSS_FIELD_RULES |= {
 }
 # And a notification channel's: what a target may be (its URL's resolution and Apprise's reading of it,
 # an address, a time zone's name) is the server's to judge, and a body's placeholders as a message's.
+# The schema lists every kind's fields on a channel, and which belong to which kind is a rule between fields.
+OTHER_KIND = "Not a field of"
 CROSS_FIELD_RULES |= {
     "url": "",
-    "address": "Must be an email address",
+    "address": ("Must be an email address", OTHER_KIND),
+    "chat_id": OTHER_KIND,
+    "secret": OTHER_KIND,
     "quiet_hours": ("timezone must be an IANA", "start and end must differ"),
-    "body": ("Unknown placeholders", "Renders to nothing"),
+    "body": ("Unknown placeholders", "Renders to nothing", OTHER_KIND),
 }
 # And a watchlist's: a coin once per list and listed, 500 coins at most, names unique among a user's
 # lists, 100 lists at most, the default list kept, an order naming the list's coins, and a target or
