@@ -393,6 +393,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two fields named "side" with different choices: a trade's taker side and a portfolio transaction's.
+    "ENUM_NAME_OVERRIDES": {
+        "TradeSideEnum": ["buy", "sell"],
+        "TransactionSideEnum": ["buy", "sell", "transfer_in", "transfer_out"],
+    },
 }
 
 # --- Static files, i18n, logging -----------------------------------------------------------

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.test import Client
+from rest_framework.parsers import JSONParser
 
 from scalpaiboard.accounts.models import User
 from scalpaiboard.api import MAX_JSON_DEPTH, json_depth
@@ -29,11 +30,27 @@ def body_methods(view) -> list[str]:
     return [m for m in BODY_METHODS if (m in actions if actions else hasattr(cls, m))]
 
 
-BODY_ENDPOINTS = [(url, method) for url, view in routes() if url.startswith("/api/") for method in body_methods(view)]
+def takes_json(view, method: str) -> bool:
+    """Whether the endpoint parses JSON bodies (a CSV import takes text/csv and forms: JSON is a 415)."""
+    actions = getattr(view, "actions", None) or {}
+    handler = getattr(view.cls, actions.get(method, method), None)
+    parsers = getattr(handler, "kwargs", {}).get("parser_classes") or view.cls.parser_classes
+    return any(issubclass(parser, JSONParser) for parser in parsers)
+
+
+ROUTES = [(url, view) for url, view in routes() if url.startswith("/api/")]
+BODY_ENDPOINTS = [(url, method) for url, view in ROUTES for method in body_methods(view) if takes_json(view, method)]
+NOT_JSON_ENDPOINTS = [
+    (url, method) for url, view in ROUTES for method in body_methods(view) if not takes_json(view, method)
+]
 
 
 def test_the_body_endpoints_are_found():
     assert {("/api/auth/token/", "post"), ("/api/auth/token/refresh/", "post")} <= set(BODY_ENDPOINTS)
+
+
+def test_the_endpoints_that_take_no_json_are_the_csv_import_only():
+    assert NOT_JSON_ENDPOINTS == [("/api/portfolio/transactions/import", "post")]
 
 
 @pytest.fixture
@@ -41,6 +58,13 @@ def signed_in(client):
     """A signed-in client: endpoints that need credentials check them before they read the body."""
     client.force_login(User.objects.create_user(username="deep", email="deep@example.com"))
     return client
+
+
+@pytest.mark.parametrize(("url", "method"), NOT_JSON_ENDPOINTS)
+def test_a_json_body_where_none_is_taken_is_a_415_in_json(signed_in, url, method):
+    response = getattr(signed_in, method)(url, "[" * 2000 + "]" * 2000, content_type="application/json")
+    assert response.status_code == 415
+    assert response["Content-Type"] == "application/json" and "detail" in response.json()
 
 
 @pytest.mark.parametrize(("url", "method"), BODY_ENDPOINTS)

@@ -140,6 +140,6 @@ class ImportRefusedSerializer(serializers.Serializer):
     rows = ImportProblemSerializer(many=True)
 
 
-class ImportResultSerializer(serializers.Serializer):
+class TransactionImportResultSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     transactions = TransactionSerializer(many=True)

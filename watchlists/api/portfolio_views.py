@@ -21,11 +21,11 @@ from watchlists.api.portfolio_serializers import (
     HistoryPointSerializer,
     HistoryQuerySerializer,
     ImportRefusedSerializer,
-    ImportResultSerializer,
     MethodSerializer,
     PortfolioQuerySerializer,
     PortfolioSerializer,
     TransactionBodySerializer,
+    TransactionImportResultSerializer,
     TransactionQuerySerializer,
     TransactionSerializer,
 )
@@ -179,7 +179,7 @@ class TransactionViewSet(BodyFirst, viewsets.GenericViewSet):
         "nothing: when any row is refused, none is imported, and the 400 lists every refused row by line (the "
         "header is line 1) and field. Imported rows come after your transactions of the same time.",
         request=IMPORT_BODY,
-        responses={201: ImportResultSerializer, 400: IMPORT_400},
+        responses={201: TransactionImportResultSerializer, 400: IMPORT_400},
     )
     @action(
         detail=False,
