@@ -6,11 +6,12 @@ are the delivery machinery's record: read-only, replayed through the action."""
 from django import forms
 from django.contrib import admin, messages
 
+from alerts.alert_fields import AlertInvalid
 from alerts.changes import alerts_changed
 from alerts.conditions import ConditionError, condition_clean, condition_words
 from alerts.deliveries import delivery_replay
 from alerts.models import Alert, AlertEvent, Channel, Delivery, Notification
-from alerts.services import AlertInvalid, alerts_pause, alerts_resume
+from alerts.services import alerts_pause, alerts_resume
 
 
 class AlertAdminForm(forms.ModelForm):

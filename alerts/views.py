@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from alerts.alert_fields import AlertInvalid, alert_clean
 from alerts.backtest import alert_backtest
 from alerts.conditions import condition_words
 from alerts.filters import AlertFilter
@@ -24,8 +25,6 @@ from alerts.forms import FREQUENCIES, FREQUENCY_NOTE, KIND_CHOICES, AlertForm, a
 from alerts.models import Alert
 from alerts.selectors import alert_events, alert_get, alerts_list, notifications_list, notifications_unread_count
 from alerts.services import (
-    AlertInvalid,
-    alert_clean,
     alert_create,
     alert_delete,
     alert_update,

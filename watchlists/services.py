@@ -20,6 +20,7 @@ from django.db.models import Max
 from django.http import Http404
 
 from alerts import services as alert_services
+from alerts.alert_fields import AlertInvalid
 from alerts.conditions import MAX_PRICE
 from alerts.models import Alert
 from alerts.watchlist_alerts import watchlist_alerts_sync
@@ -236,7 +237,7 @@ def _price_alert_set(item: WatchlistItem, field: str, price: float | None) -> di
             alert = alert_services.alert_create(user=item.watchlist.user, data=_alert_body(item, field, condition))
         else:
             alert = alert_services.alert_update(alert=alert, data={"condition": condition}, partial=True)
-    except alert_services.AlertInvalid as refused:
+    except AlertInvalid as refused:
         raise _refuse(field, f"Its alert was refused: {refused.message}") from None
     return {field: price, link: alert}
 

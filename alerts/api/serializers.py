@@ -1,4 +1,4 @@
-"""Serializers of the alerts API. Alerts are checked by ``alerts.services.alert_clean`` (as the pages
+"""Serializers of the alerts API. Alerts are checked by ``alerts.alert_fields.alert_clean`` (as the pages
 and the assistant's tools check them), so the alert serializers here describe the shapes for the
 schema and answer through the selectors' JSON; the small bodies of the other actions are read here."""
 
@@ -9,10 +9,10 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from alerts.alert_fields import MAX_CHANNELS, MAX_COOLDOWN, MAX_IMPORT, MAX_TEXT, TIMEFRAMES
 from alerts.api.docs import CONDITION_COMPONENTS, one_of_values
 from alerts.models import Alert, Notification
 from alerts.selectors import alert_as_json, event_as_json, notification_as_json
-from alerts.services import MAX_CHANNELS, MAX_COOLDOWN, MAX_IMPORT, MAX_TEXT, TIMEFRAMES
 
 MAX_ID = 2**63 - 1
 MAX_IDS = 1000

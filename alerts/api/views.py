@@ -13,6 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from alerts.alert_fields import AlertInvalid, backtest_clean
 from alerts.api.docs import BACKTEST, BACKTEST_EXAMPLE, CREATE, EXAMPLES, FREQUENCIES
 from alerts.api.serializers import (
     NOTIFICATIONS_READ,
@@ -44,7 +45,6 @@ from alerts.selectors import (
     notifications_unread_count,
 )
 from alerts.services import (
-    AlertInvalid,
     alert_create,
     alert_delete,
     alert_update,
@@ -53,7 +53,6 @@ from alerts.services import (
     alerts_import,
     alerts_pause,
     alerts_resume,
-    backtest_clean,
     notifications_read,
 )
 from scalpaiboard.api import BoundedJSONParser, BoundedLimitOffsetPagination

@@ -9,11 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from alerts.alert_fields import AlertInvalid, alert_clean
 from alerts.changes import alerts_version
 from alerts.models import Alert, AlertEvent, Notification
 from alerts.services import (
-    AlertInvalid,
-    alert_clean,
     alert_create,
     alert_delete,
     alert_update,
