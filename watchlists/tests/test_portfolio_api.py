@@ -13,22 +13,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from markets.models import Coin
-from scalpaiboard.accounts.models import User
 from watchlists.models import Transaction
 from watchlists.portfolio_services import transaction_create
 
 URL = "/api/portfolio/transactions"
 DAY = datetime(2025, 3, 1, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def user(coins):
-    return User.objects.create_user(username="trader", email="trader@example.com")
-
-
-@pytest.fixture
-def other(coins):
-    return User.objects.create_user(username="other", email="other@example.com")
 
 
 @pytest.fixture

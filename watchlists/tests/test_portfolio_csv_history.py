@@ -11,18 +11,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from markets.models import Candle, Coin
-from scalpaiboard.accounts.models import User
 from watchlists.models import Transaction
 from watchlists.portfolio_selectors import transaction_as_json
 from watchlists.portfolio_services import transaction_create
 
 EXPORT, IMPORT = "/api/portfolio/transactions/export", "/api/portfolio/transactions/import"
 HEADER = "time,side,symbol,quantity,price,fee,note"
-
-
-@pytest.fixture
-def user(coins):
-    return User.objects.create_user(username="trader", email="trader@example.com")
 
 
 @pytest.fixture

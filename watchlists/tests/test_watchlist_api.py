@@ -15,30 +15,15 @@ from rest_framework_simplejwt.tokens import AccessToken
 from alerts.models import Alert
 from watchlists import services
 from watchlists.models import Watchlist, WatchlistItem
-from watchlists.selectors import ITEM_FIELDS, watchlist_default_get
-from watchlists.tests.watchlist_fixtures import api_for, candle_add, coins_make, hours_back, items_make, user_make
+from watchlists.selectors import ITEM_FIELDS
+from watchlists.tests.watchlist_fixtures import api_for, candle_add, coins_make, hours_back, items_make
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 @pytest.fixture
-def user(coins):
-    return user_make("trader")
-
-
-@pytest.fixture
-def other(coins):
-    return user_make("other")
-
-
-@pytest.fixture
 def api(user) -> APIClient:
     return api_for(user)
-
-
-@pytest.fixture
-def default(user) -> Watchlist:
-    return watchlist_default_get(user=user)
 
 
 def symbols_of(watchlist: Watchlist) -> list[str]:

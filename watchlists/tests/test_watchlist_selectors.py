@@ -20,25 +20,10 @@ from watchlists.selectors import (
     watchlist_items,
     watchlists_list,
 )
-from watchlists.tests.watchlist_fixtures import candle_add, coins_make, items_make, user_make
+from watchlists.tests.watchlist_fixtures import candle_add, coins_make, items_make
 
 NOW = datetime(2026, 12, 7, 12, 30, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
-
-
-@pytest.fixture
-def user(coins):
-    return user_make("trader")
-
-
-@pytest.fixture
-def other(coins):
-    return user_make("other")
-
-
-@pytest.fixture
-def default(user) -> Watchlist:
-    return watchlist_default_get(user=user)
 
 
 def by_symbol(rows: list[dict]) -> dict[str, dict]:

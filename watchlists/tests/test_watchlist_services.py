@@ -12,8 +12,7 @@ from scalpaiboard.accounts.models import User
 from scalpaiboard.api import ApplicationError
 from watchlists import services
 from watchlists.models import MAX_ITEMS, Watchlist, WatchlistItem
-from watchlists.selectors import watchlist_default_get
-from watchlists.tests.watchlist_fixtures import coins_make, items_make, user_make
+from watchlists.tests.watchlist_fixtures import coins_make, items_make
 
 
 def refused(call, **kwargs) -> dict:
@@ -26,21 +25,6 @@ def refused(call, **kwargs) -> dict:
 
 def symbols_of(watchlist: Watchlist) -> list[str]:
     return list(WatchlistItem.objects.filter(watchlist=watchlist).values_list("coin__symbol", flat=True))
-
-
-@pytest.fixture
-def user(coins):
-    return user_make("trader")
-
-
-@pytest.fixture
-def other(coins):
-    return user_make("other")
-
-
-@pytest.fixture
-def default(user) -> Watchlist:
-    return watchlist_default_get(user=user)
 
 
 @pytest.fixture

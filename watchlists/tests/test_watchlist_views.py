@@ -17,7 +17,7 @@ from alerts.models import Alert
 from markets.models import Coin
 from watchlists.models import Watchlist, WatchlistItem
 from watchlists.services import watchlist_create, watchlist_item_add, watchlist_item_update
-from watchlists.tests.watchlist_fixtures import candle_add, hours_back, user_make
+from watchlists.tests.watchlist_fixtures import candle_add, hours_back
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -27,24 +27,9 @@ def htmx(target: str) -> dict:
 
 
 @pytest.fixture
-def user(coins):
-    return user_make("trader")
-
-
-@pytest.fixture
-def other(coins):
-    return user_make("other")
-
-
-@pytest.fixture
 def signed_in(client, user):
     client.force_login(user)
     return client
-
-
-@pytest.fixture
-def default(user):
-    return Watchlist.objects.get(user=user, is_default=True)
 
 
 def rows_of(html: str) -> list[str]:
