@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "markets",
     "alerts",
     "watchlists",
+    "providers",
 ]
 
 MIDDLEWARE = [
