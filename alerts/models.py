@@ -130,12 +130,14 @@ class AlertEvent(models.Model):
 
 
 class Notification(models.Model):
-    """An in-app notification (the bell): an alert fired, or was auto-paused."""
+    """An in-app notification (the bell): an alert fired or was auto-paused, a channel was disabled, an AI
+    provider reached 80 % of its monthly budget."""
 
     class Kind(models.TextChoices):
         FIRED = "fired"
         AUTO_PAUSED = "auto_paused", "auto-paused"
         CHANNEL_DISABLED = "channel_disabled", "channel disabled"
+        AI_BUDGET = "ai_budget", "AI budget"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FIRED)

@@ -6,8 +6,11 @@ stop start-up with a message naming the variable, instead of quietly becoming a 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -178,3 +181,31 @@ def read_proxy_ssl_header(name: str) -> tuple[str, str] | None:
     if not re.fullmatch(r"HTTP_[A-Z0-9_]+", header) or not secure or "," in secure:
         raise _fail(name, value, "a header as Django names it and its HTTPS value, e.g. HTTP_X_FORWARDED_PROTO,https")
     return header, secure
+
+
+def read_fernet_keys(name: str, *, embedded_default: Callable[[], str] | None) -> list[str]:
+    """Comma-separated Fernet keys (url-safe base64 of 32 bytes). Unset: ``embedded_default()``'s key,
+    or, when there is none (the full stack), start-up stops naming the variable."""
+    value = _raw(name)
+    if not value:
+        if embedded_default is None:
+            raise ImproperlyConfigured(
+                f"Environment variable {name} is not set: the full stack needs it to encrypt stored credentials "
+                'on every process alike. Make one with: python3 -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"'
+            )
+        value = embedded_default()
+    keys = [key.strip() for key in value.split(",") if key.strip()]
+    if not keys or not all(_is_fernet_key(key) for key in keys):
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is invalid: expected comma-separated Fernet keys "
+            "(url-safe base64 of 32 bytes each)."
+        )
+    return keys
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == 32 and len(key) == 44
+    except (binascii.Error, ValueError):
+        return False

@@ -15,6 +15,7 @@ api = [
     path("", include("markets.api.urls")),
     path("", include("alerts.api.urls")),
     path("", include("watchlists.api.urls")),
+    path("", include("providers.api.urls")),
 ]
 
 # Menu sections whose releases have not landed: a page that says what is coming, not a 404.
