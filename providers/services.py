@@ -116,6 +116,16 @@ def provider_models(*, config: ProviderConfig) -> list[str]:
     return adapter.list_models()
 
 
+def provider_models_preview(*, data) -> list[str]:
+    """The model list for credentials not yet saved (the add wizard's model step); raises ProviderInvalid
+    for bad fields and ProviderError with the provider's words."""
+    fields, secrets = provider_clean(data={"model": "-", **data}, partial=False)
+    config = ProviderConfig(**fields)
+    _secrets_store(config, secrets)
+    adapter = adapter_for(kind=config.kind, base_url=config.base_url, credentials=provider_credentials(config))
+    return adapter.list_models()
+
+
 def providers_rotate_keys() -> int:
     """Re-encrypt every stored credential with the first FIELD_ENCRYPTION_KEYS key; answers how many."""
     count = 0
