@@ -23,7 +23,7 @@ def provider_create(*, user, data) -> ProviderConfig:
     """A new provider of ``user`` (None: the operator's, for everyone) from the API's or a form's fields."""
     fields, secrets = provider_clean(data=data)
     config = ProviderConfig(user=user, **fields)
-    _secrets_store(config, secrets)
+    provider_secrets_store(config=config, given=secrets)
     config.save()
     return config
 
@@ -35,12 +35,12 @@ def provider_update(*, config: ProviderConfig, data, partial: bool) -> ProviderC
         config.secrets = ""  # another provider's keys mean nothing to this one
     for name, value in fields.items():
         setattr(config, name, value)
-    _secrets_store(config, secrets)
+    provider_secrets_store(config=config, given=secrets)
     config.save()
     return config
 
 
-def _secrets_store(config: ProviderConfig, given: dict) -> None:
+def provider_secrets_store(*, config: ProviderConfig, given: dict) -> None:
     merged = {**secrets_decrypt(config.secrets), **{name: value for name, value in given.items() if value}}
     config.secrets = secrets_encrypt(merged)
     config.key_hint = key_hint(merged.get("api_key") or merged.get("aws_access_key_id") or _account_email(merged))
@@ -121,7 +121,7 @@ def provider_models_preview(*, data) -> list[str]:
     for bad fields and ProviderError with the provider's words."""
     fields, secrets = provider_clean(data={"model": "-", **data}, partial=False)
     config = ProviderConfig(**fields)
-    _secrets_store(config, secrets)
+    provider_secrets_store(config=config, given=secrets)
     adapter = adapter_for(kind=config.kind, base_url=config.base_url, credentials=provider_credentials(config))
     return adapter.list_models()
 
