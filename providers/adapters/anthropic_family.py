@@ -75,7 +75,7 @@ class AnthropicAdapter:
         self._key = credentials.api_key
         # Retries are the caller's (fallback to another provider), so the SDK makes one attempt.
         self._client = anthropic.Anthropic(
-            api_key=credentials.api_key, base_url=base_url or DEFAULT_BASE_URLS[kind], max_retries=0
+            api_key=credentials.api_key, base_url=base_url or DEFAULT_BASE_URLS[kind], max_retries=0, timeout=60.0
         )
 
     def stream(self, messages: Sequence[Message], tools: Sequence[ToolSpec], options: Options) -> Iterator[Event]:
@@ -122,7 +122,7 @@ def tool_declaration(tool: ToolSpec) -> dict:
 
 def conversation(messages: Sequence[Message]) -> list[dict]:
     """The `messages` list: consecutive messages of one role (tool results count as the user's) merged
-    into one, tool results first, empty text left out (the API refuses empty text blocks)."""
+    into one, tool results first, blank text left out (the API refuses blank text blocks)."""
     ids = ToolUseIds()
     turns: list[dict] = []
     for message in messages:
@@ -140,7 +140,7 @@ def conversation(messages: Sequence[Message]) -> list[dict]:
 
 
 def message_blocks(message: Message, ids: ToolUseIds) -> tuple[str, list[dict]]:
-    text = [{"type": "text", "text": message.content}] if message.content else []
+    text = [{"type": "text", "text": message.content}] if message.content.strip() else []
     if message.role == "assistant":
         calls = [
             {"type": "tool_use", "id": ids.for_call(call.id, call.name), "name": call.name, "input": call.arguments}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import re
 import socket
 import time
@@ -206,6 +207,14 @@ def test_429_is_rate_limited_with_the_retry_after_seconds(imitation, header, sec
     assert (error.retry_after, error.message) == (seconds, "Number of request tokens has exceeded your rate limit")
 
 
+def test_a_retry_after_given_as_a_date_is_turned_into_seconds(imitation):
+    date = email.utils.formatdate(time.time() + 30, usegmt=True)
+
+    _, error = failure(imitation, Turn(error=ScriptedError(429, "Rate limited", {"retry-after": date})))
+
+    assert isinstance(error, RateLimitedError) and 28 <= error.retry_after <= 31
+
+
 @pytest.mark.parametrize("status", [500, 529])
 def test_500_and_529_are_overloaded_and_retryable(imitation, status):
     _, error = failure(imitation, Turn(error=ScriptedError(status, "Overloaded")))
@@ -303,7 +312,7 @@ def test_a_history_from_another_provider_becomes_system_tool_use_and_tool_result
     history = [
         Message(role="system", content="You are a trading assistant."),
         Message(role="user", content="BTC?"),
-        Message(role="assistant", tool_calls=(ToolCall(foreign, "get_quote", {"symbol": "BTC"}),)),
+        Message(role="assistant", content="\n", tool_calls=(ToolCall(foreign, "get_quote", {"symbol": "BTC"}),)),
         Message(role="tool", tool_call_id=foreign, name="get_quote", content='{"price": 97000}'),
     ]
     imitation.script([text_turn("97k")])
@@ -335,9 +344,10 @@ def test_parallel_tool_results_go_back_in_one_user_message_matched_to_their_call
         Message(
             role="assistant",
             content="Looking.",
-            tool_calls=(ToolCall("a.1", "get_quote", {"symbol": "BTC"}), ToolCall("a.2", "get_quote", {})),
+            # ids that differ only in characters Anthropic refuses: they must stay apart
+            tool_calls=(ToolCall("a.1", "get_quote", {"symbol": "BTC"}), ToolCall("a:1", "get_quote", {})),
         ),
-        Message(role="tool", tool_call_id="a.2", name="get_quote", content='{"error": "symbol"}', is_error=True),
+        Message(role="tool", tool_call_id="a:1", name="get_quote", content='{"error": "symbol"}', is_error=True),
         Message(role="tool", tool_call_id="a.1", name="get_quote", content='{"price": 97000}'),
         Message(role="user", content="And then?"),
     ]
@@ -347,6 +357,7 @@ def test_parallel_tool_results_go_back_in_one_user_message_matched_to_their_call
 
     assistant, results = sent(imitation)["messages"][1:]
     calls = {block["input"].get("symbol"): block["id"] for block in assistant["content"][1:]}
+    assert len(set(calls.values())) == 2
     assert [(b["type"], b.get("tool_use_id"), b.get("is_error")) for b in results["content"]] == [
         ("tool_result", calls[None], True),
         ("tool_result", calls["BTC"], False),

@@ -12,6 +12,7 @@ import re
 
 TOOL_USE_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+BLANK_TEXT = "messages: text content blocks must contain non-whitespace text"
 
 
 def request_problem(body: object) -> str | None:
@@ -50,7 +51,7 @@ def message_problem(i: int, message: object) -> str | None:
         return f"messages.{i}.role: Input should be 'user' or 'assistant' (got {role!r})"
     content = message.get("content")
     if isinstance(content, str):
-        return None if content else "messages: text content blocks must be non-empty"
+        return None if content.strip() else BLANK_TEXT
     if not isinstance(content, list):
         return f"messages.{i}.content: Input should be a valid string or list"
     if not content:
@@ -65,7 +66,7 @@ def message_problem(i: int, message: object) -> str | None:
 def block_problem(where: str, block: object) -> str | None:
     kind = block.get("type") if isinstance(block, dict) else None
     if kind == "text":
-        return None if block.get("text") else "messages: text content blocks must be non-empty"
+        return None if str(block.get("text", "")).strip() else BLANK_TEXT
     if kind == "tool_use":
         if not TOOL_USE_ID.match(str(block.get("id", ""))):
             return f"{where}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"
