@@ -70,12 +70,12 @@ def test_the_key_is_stored_encrypted(api):
                 "aws_region": "mars",
             },
             "aws_region",
-        ),  # fmt: skip
+        ),
         ({"kind": "google", "model": "gemini-2.5-flash"}, "api_key"),
         (
             {"kind": "google", "model": "m", "google_project": "p", "google_location": "us-central1"},
             "google_credentials_json",
-        ),  # fmt: skip
+        ),
         (
             {
                 "kind": "google",
@@ -85,7 +85,7 @@ def test_the_key_is_stored_encrypted(api):
                 "google_credentials_json": "{not json",
             },
             "google_credentials_json",
-        ),  # fmt: skip
+        ),
         ({"kind": ["openai"], "model": "m", "api_key": "k"}, "kind"),
         ({"kind": "openai", "model": {"a": 1}, "api_key": "k"}, "model"),
     ],
