@@ -37,7 +37,7 @@ class NoProvider(ProviderError):
 
 @dataclass(frozen=True)
 class Served:
-    """The first event: which provider answers, and which were tried before it (fallback)."""
+    """The first event, once a provider answers: which one, and which were tried before it (fallback)."""
 
     provider_id: int
     provider: str
@@ -122,8 +122,12 @@ def _attempt(user, config, model, messages, tools, max_tokens, conversation_id, 
         raise _BeforeFirstToken(error)
     status, error_text = UsageRecord.Status.CANCELLED, "stopped by the client"
     try:
-        yield Served(config.pk, config.name, config.kind, model, worst, tried)
-        yield from _events(attempt, messages, tools, max_tokens)
+        served = Served(config.pk, config.name, config.kind, model, worst, tried)
+        for event in _events(attempt, messages, tools, max_tokens):
+            if served is not None:  # once the provider answers: a failure before it moves on unseen
+                yield served
+                served = None
+            yield event
         status, error_text = UsageRecord.Status.OK, ""
     except ProviderError as error:
         status, error_text = UsageRecord.Status.ERROR, error.message
