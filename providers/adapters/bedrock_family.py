@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import boto3
 from botocore.config import Config
+from botocore.eventstream import ParserError as EventStreamParserError
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -93,8 +94,11 @@ class BedrockAdapter:
     def stream(self, messages: Sequence[Message], tools: Sequence[ToolSpec], options: Options) -> Iterator[Event]:
         request = converse_request(messages, tools, options)
         try:
-            response = self._client("bedrock-runtime", options.timeout).converse_stream(**request)
-            yield from stream_events(response["stream"])
+            events = self._client("bedrock-runtime", options.timeout).converse_stream(**request)["stream"]
+            try:
+                yield from stream_events(events)
+            finally:  # also when the caller stops early: the connection must not stay half-read
+                events.close()
         except ProviderError:
             raise
         except Exception as exc:
@@ -317,7 +321,7 @@ def provider_error(exc: Exception, credentials: Credentials, *, timeout: float) 
         return ProviderTimeout(f"Bedrock did not answer within {timeout:g} seconds.")
     if isinstance(exc, ParamValidationError):
         return BadRequestError(_scrub(str(exc), credentials), status=400)
-    if isinstance(exc, (Urllib3Error, ResponseStreamingError, ConnectionClosedError)):
+    if isinstance(exc, (Urllib3Error, ResponseStreamingError, ConnectionClosedError, EventStreamParserError)):
         return NetworkError("The connection to Bedrock broke before the answer was complete.")
     if isinstance(exc, (BotoCoreError, OSError)):
         return NetworkError(f"Could not reach Bedrock ({type(exc).__name__}).")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from providers.adapters import adapter_for
@@ -441,3 +443,39 @@ def test_clients_are_reused_per_credentials_endpoint_and_timeout():
     assert client_for("bedrock-runtime", credentials, url, 6.0) is not first
     assert client_for("bedrock-runtime", other_secret, url, 5.0) is not first
     assert first.meta.config.retries["total_max_attempts"] == 1
+
+
+def test_a_history_bedrock_refuses_is_a_bad_request_with_its_message(adapter, imitation):
+    unanswered = [
+        Message(role="user", content="BTC?"),
+        Message(role="assistant", tool_calls=(ToolCall(id="c1", name="get_quote", arguments={}),)),
+        Message(role="user", content="Never mind."),
+    ]
+
+    _, error = run_until_error(adapter, messages=unanswered)
+
+    assert isinstance(error, BadRequestError)
+    assert error.message == "Expected toolResult blocks at messages.2.content for the following Ids: c1"
+
+
+# --- the imitation, as the benchmark uses it ---------------------------------------------------
+
+
+def test_default_turn_answers_every_request_once_the_script_is_spent(imitation, adapter):
+    imitation.default_turn = text_turn("again")
+    imitation.script([text_turn("first")])
+
+    answers = [run(adapter)[0] for _ in range(3)]
+
+    assert answers == [TextDelta("first"), TextDelta("again"), TextDelta("again")]
+
+
+def test_concurrent_streams_each_get_their_whole_answer(imitation, adapter):
+    chunks = tuple(f"token{i} " for i in range(200))
+    imitation.default_turn = text_turn(*chunks)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(lambda _: "".join(e.text for e in run(adapter) if isinstance(e, TextDelta)), range(32)))
+
+    assert answers == ["".join(chunks)] * 32
+    assert len(imitation.requests) == 32
