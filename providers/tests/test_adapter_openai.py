@@ -260,6 +260,19 @@ def test_a_stream_cut_halfway_is_a_network_error_after_the_text_before_the_cut(i
     assert received == [TextDelta("one "), TextDelta("two ")]
 
 
+def test_a_stream_that_ends_before_its_finish_reason_is_a_network_error(imitation):
+    imitation.script([OpenAITurn(text=("one ", "two"), cut_after=1, clean_cut=True)])
+
+    failure(imitation, NetworkError)
+
+
+def test_an_error_event_midway_is_overloaded_with_the_providers_words(imitation):
+    imitation.reset(flavor="openrouter", api_key=KEY)
+    imitation.script([OpenAITurn(text=("one ",), stream_error=ScriptedError(502, "Provider disconnected"))])
+
+    assert failure(imitation, OverloadedError).message == "Provider disconnected"
+
+
 def test_a_slow_stream_is_a_provider_timeout(imitation):
     imitation.script([text_turn("late", delay=0.5)])
 
@@ -411,6 +424,20 @@ def test_ollama_needs_no_key(imitation):
 
     assert events[0] == TextDelta("hi")
     assert imitation.requests[-1]["headers"]["Authorization"] == "Bearer no-key"
+
+
+def test_the_processes_openai_environment_is_not_sent(imitation, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-operator-secret")
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-operator")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-operator")
+    imitation.reset(api_key=None)
+    imitation.script([text_turn("hi")])
+
+    run(imitation, kind="ollama", key="")
+
+    headers = {name.lower(): value for name, value in imitation.requests[-1]["headers"].items()}
+    assert headers["authorization"] == "Bearer no-key"
+    assert "openai-organization" not in headers and "openai-project" not in headers
 
 
 def test_huggingface_defaults_to_its_router():

@@ -40,6 +40,9 @@ class OpenAIAdapter:
             base_url=self.base_url,
             max_retries=0,  # retries and fallback are the caller's
         )
+        # The SDK fills these from the process's OPENAI_ORG_ID / OPENAI_PROJECT_ID: the operator's,
+        # not this configuration's, and not to be sent to other providers.
+        self._client.organization = self._client.project = None
 
     def stream(self, messages: Sequence[Message], tools: Sequence[ToolSpec], options: Options) -> Iterator[Event]:
         """Stream the answer as events (see `base.Adapter.stream`)."""

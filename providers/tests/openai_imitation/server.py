@@ -166,13 +166,14 @@ class OpenAIImitation:
         return response
 
     def frames(self, writer: wire.ChunkWriter, turn: Turn) -> Iterator[bytes | None]:
-        """The SSE frames of the turn; None where `cut_after` cuts the stream."""
+        """The SSE frames of the turn; None where `cut_after` breaks the connection."""
         comment = self.flavor == "openrouter"
         if comment:
             yield wire.OPENROUTER_COMMENT
         for position, chunk in enumerate(writer.events(turn)):
             if turn.cut_after is not None and position == 1 + turn.cut_after:  # after the role chunk
-                yield None
+                if not getattr(turn, "clean_cut", False):
+                    yield None
                 return
             yield wire.sse(chunk)
             if comment:

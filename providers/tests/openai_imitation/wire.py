@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from providers.tests.imitation_script import ScriptedToolCall, Turn
+from providers.tests.imitation_script import ScriptedError, ScriptedToolCall, Turn
 
 FLAVORS = ("openai", "groq", "mistral", "openrouter")
 OPENROUTER_COMMENT = b": OPENROUTER PROCESSING\n\n"
@@ -30,10 +30,19 @@ DONE = b"data: [DONE]\n\n"
 
 @dataclass(frozen=True)
 class OpenAITurn(Turn):
-    """A `Turn` with the finish reason spelled out (`length`, `content_filter`, or `stop` with tool
-    calls, as some servers send); by default `tool_calls` when the turn has calls, else `stop`."""
+    """A `Turn` with what only this family's tests need.
+
+    `finish_reason`: spelled out (`length`, `content_filter`, or `stop` with tool calls, as some
+    servers send); by default `tool_calls` when the turn has calls, else `stop`.
+    `clean_cut`: with `cut_after`, end the HTTP body properly instead of breaking the connection
+    (a proxy that gives up): no finish reason, no usage, no `[DONE]`.
+    `stream_error`: after the text, an error event inside the stream (as OpenRouter sends when the
+    upstream provider fails midway), with `finish_reason` "error".
+    """
 
     finish_reason: str | None = None
+    clean_cut: bool = False
+    stream_error: ScriptedError | None = None
 
 
 def finish_reason_of(turn: Turn) -> str:
@@ -76,6 +85,9 @@ class ChunkWriter:
         yield self.chunk({"role": "assistant", "content": ""})
         for text in turn.text:
             yield self.chunk({"content": text})
+        if (error := getattr(turn, "stream_error", None)) is not None:
+            yield self.chunk({"content": ""}, "error") | {"error": {"code": error.status, "message": error.message}}
+            return
         yield from (self.chunk({"tool_calls": [fragment]}) for fragment in tool_call_fragments(turn.tool_calls))
         yield from self.ending(turn)
 
