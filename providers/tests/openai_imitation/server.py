@@ -48,6 +48,7 @@ class OpenAIImitation:
         models: list[str] | None = None,
         default_turn: Turn | None = None,
         context_window: int | None = None,
+        record: bool = True,
     ):
         assert flavor in wire.FLAVORS, flavor
         self.flavor = flavor
@@ -55,6 +56,7 @@ class OpenAIImitation:
         self.models = models if models is not None else list(DEFAULT_MODELS)
         self.default_turn = default_turn
         self.context_window = context_window  # in tokens, counted as characters / 4
+        self.record = record  # keep `requests` (a long benchmark may not want to)
         self.requests: list[dict] = []
         self._turns: deque[Turn] = deque()
         self._lock = threading.Lock()
@@ -113,7 +115,8 @@ class OpenAIImitation:
     async def accepted(self, request: web.Request, *, has_body: bool = True) -> dict:
         """Record the request and check it as the real server would; raise `RequestRefused` if not."""
         body = orjson.loads(await request.read()) if has_body else None
-        self.requests.append({"path": request.path, "headers": dict(request.headers), "body": body})
+        if self.record:
+            self.requests.append({"path": request.path, "headers": dict(request.headers), "body": body})
         self.check_key(request.headers.get("Authorization", ""))
         if body is not None:
             self.check_body(body)
