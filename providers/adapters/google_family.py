@@ -65,7 +65,11 @@ class GoogleAdapter:
 
     def __init__(self, *, kind: str, base_url: str | None, credentials: Credentials):
         self.kind = kind
-        self.vertex = bool(credentials.google_credentials_json)
+        # a service account's key file, or a project without an API key (the host's own Google
+        # credentials, as on Cloud Run): Vertex AI; an API key: the Gemini API
+        self.vertex = bool(
+            credentials.google_credentials_json or (credentials.google_project and not credentials.api_key)
+        )
         if self.vertex and base_url and base_url.rstrip("/") == GEMINI_API_URL:
             base_url = None  # the kind's default is the Gemini API's; Vertex builds its own from the location
         self.base_url = base_url
@@ -113,12 +117,14 @@ class GoogleAdapter:
             # signatures are documented (and served) on v1beta
             http_options.api_version = "v1beta"
             return genai.Client(api_key=self.credentials.api_key, http_options=http_options)
-        try:
-            info = json.loads(self.credentials.google_credentials_json)
-            credentials = service_account.Credentials.from_service_account_info(info, scopes=[CLOUD_PLATFORM_SCOPE])
-        except (ValueError, KeyError) as exc:
-            # the key file is a secret: say what is wrong with it without quoting it
-            raise AuthenticationError("The Google service account JSON is not a valid key file.") from exc
+        info, credentials = {}, None  # None: google-auth's application default credentials
+        if self.credentials.google_credentials_json:
+            try:
+                info = json.loads(self.credentials.google_credentials_json)
+                credentials = service_account.Credentials.from_service_account_info(info, scopes=[CLOUD_PLATFORM_SCOPE])
+            except (ValueError, KeyError, AttributeError) as exc:
+                # the key file is a secret: say what is wrong with it without quoting it
+                raise AuthenticationError("The Google service account JSON is not a valid key file.") from exc
         return genai.Client(
             vertexai=True,
             project=self.credentials.google_project or info.get("project_id"),
@@ -302,6 +308,8 @@ def provider_error(exc: Exception) -> ProviderError | None:
         return api_error(exc)
     if isinstance(exc, HTTP_TIMEOUTS):
         return ProviderTimeout("Google did not answer in time.")
+    if isinstance(exc, auth_exceptions.DefaultCredentialsError):
+        return AuthenticationError("No Google service account is configured for Vertex AI.")
     if isinstance(exc, auth_exceptions.RefreshError):
         return AuthenticationError(f"Google refused the service account: {exc.args[0] if exc.args else ''}".strip())
     if isinstance(exc, (*HTTP_FAILURES, auth_exceptions.TransportError)):

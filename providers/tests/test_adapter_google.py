@@ -150,13 +150,12 @@ def test_finish_reasons_become_stop_reasons(adapter, imitation, finish_reason, s
     assert received[-1] == Stop(stop)
 
 
-def test_unauthenticated_is_an_authentication_error(adapter, imitation):
-    error, _ = raised(
-        adapter, imitation, Turn(error=ScriptedError(401, "Request had invalid authentication credentials."))
-    )
+@pytest.mark.parametrize("status", [401, 403])
+def test_unauthenticated_and_permission_denied_are_authentication_errors(adapter, imitation, status):
+    error, _ = raised(adapter, imitation, Turn(error=ScriptedError(status, "The caller does not have permission.")))
 
-    assert isinstance(error, AuthenticationError) and error.status == 401
-    assert error.message == "Request had invalid authentication credentials."
+    assert isinstance(error, AuthenticationError) and error.status == status and not error.retryable
+    assert error.message == "The caller does not have permission."
 
 
 def test_a_wrong_api_key_is_an_authentication_error_without_the_key(imitation):
@@ -305,8 +304,8 @@ def test_tools_are_declared_with_their_json_schema(adapter, imitation):
     }
 
 
-def test_list_models_gives_sorted_ids_without_the_prefix(adapter, imitation):
-    imitation.models = ["gemini-2.5-pro", "gemini-2.5-flash"]
+def test_list_models_gives_sorted_chat_model_ids_without_the_prefix(adapter, imitation):
+    imitation.models = ["gemini-2.5-pro", "text-embedding-004", "gemini-2.5-flash"]
 
     assert adapter.list_models() == ["gemini-2.5-flash", "gemini-2.5-pro"]
     assert imitation.requests[-1]["path"] == "/v1beta/models"
@@ -357,6 +356,29 @@ def test_a_service_account_key_the_token_endpoint_refuses_is_an_authentication_e
 
 def test_a_service_account_json_that_is_not_a_key_file_is_an_authentication_error(imitation):
     credentials = Credentials(google_project="p", google_location="l", google_credentials_json='{"type": "nope"}')
+    adapter = adapter_for(kind="google", base_url=imitation.url, credentials=credentials)
+
+    with pytest.raises(AuthenticationError):
+        list(adapter.stream(HELLO, [], OPTIONS))
+
+
+def test_vertex_without_a_key_file_uses_the_hosts_google_credentials(imitation, tmp_path, monkeypatch):
+    key_file = tmp_path / "host-service-account.json"
+    key_file.write_text(imitation.service_account_json("host-project"))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key_file))
+    credentials = Credentials(google_project="host-project", google_location="us-east5")
+    adapter = adapter_for(kind="google", base_url=imitation.url, credentials=credentials)
+    imitation.script([text_turn("from the host")])
+
+    received = list(adapter.stream(HELLO, [], OPTIONS))
+
+    assert received[0] == TextDelta("from the host")
+    assert imitation.requests[-1]["path"].startswith("/v1beta1/projects/host-project/locations/us-east5/")
+
+
+def test_vertex_without_any_google_credentials_is_an_authentication_error(imitation, tmp_path, monkeypatch):
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    credentials = Credentials(google_project="host-project", google_location="us-east5")
     adapter = adapter_for(kind="google", base_url=imitation.url, credentials=credentials)
 
     with pytest.raises(AuthenticationError):

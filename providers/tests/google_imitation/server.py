@@ -113,8 +113,8 @@ class GoogleImitation:
 
     async def gemini_models(self, request: web.Request) -> web.Response:
         await self._record(request)
-        refused = self._api_key_refused(request)
-        return refused or web.json_response({"models": [{"name": f"models/{m}"} for m in self.models]})
+        models = [{"name": f"models/{m}", "supportedGenerationMethods": generation_methods(m)} for m in self.models]
+        return self._api_key_refused(request) or web.json_response({"models": models})
 
     async def vertex_models(self, request: web.Request) -> web.Response:
         await self._record(request)
@@ -174,6 +174,11 @@ class GoogleImitation:
     async def close(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+def generation_methods(model: str) -> list[str]:
+    """The Gemini API lists its embedding models next to the chat ones, with other methods."""
+    return ["embedContent"] if "embedding" in model else ["generateContent", "countTokens"]
 
 
 @contextlib.contextmanager
