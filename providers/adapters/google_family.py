@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 
@@ -75,6 +76,7 @@ class GoogleAdapter:
         self.base_url = base_url
         self.credentials = credentials
         self._clients: dict[float, genai.Client] = {}
+        self._clients_lock = threading.Lock()
 
     # --- the interface ------------------------------------------------------------------------
 
@@ -82,9 +84,8 @@ class GoogleAdapter:
         system, contents = contents_for(messages)
         config = generation_config(system, tools, options)
         try:
-            responses = self._client(options.timeout).models.generate_content_stream(
-                model=options.model, contents=contents, config=config
-            )
+            client = self._client(options.timeout)  # held while streaming: a collected client closes
+            responses = client.models.generate_content_stream(model=options.model, contents=contents, config=config)
             yield from answer_events(responses, tool_names=[tool.name for tool in tools])
         except ProviderError:
             raise
@@ -102,6 +103,12 @@ class GoogleAdapter:
     # --- the SDK client -----------------------------------------------------------------------
 
     def _client(self, timeout: float) -> genai.Client:
+        # under a lock: a genai.Client closes its connections when it is collected, so a client
+        # replaced by a concurrent thread's would break the stream still reading from it
+        with self._clients_lock:
+            return self._client_unlocked(timeout)
+
+    def _client_unlocked(self, timeout: float) -> genai.Client:
         if timeout not in self._clients:
             http_options = types.HttpOptions(
                 base_url=self.base_url,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -91,6 +92,18 @@ def test_text_streams_in_order_then_usage_and_end(adapter, imitation):
     assert request["query"] == {"alt": "sse"}
     assert request["headers"]["x-goog-api-key"] == API_KEY
     assert request["body"]["generationConfig"]["maxOutputTokens"] == 256
+
+
+def test_one_adapter_streams_to_many_threads_at_once(adapter, imitation):
+    imitation.script([text_turn(*[f"{n} " for n in range(50)]) for _ in range(16)])
+
+    def streamed_text(_) -> str:
+        return "".join(e.text for e in adapter.stream(HELLO, [], OPTIONS) if isinstance(e, TextDelta))
+
+    with ThreadPoolExecutor(8) as pool:
+        texts = list(pool.map(streamed_text, range(16)))
+
+    assert texts == ["".join(f"{n} " for n in range(50))] * 16
 
 
 def test_tool_call_from_argument_fragments_comes_whole_with_a_made_up_id(adapter, imitation):
