@@ -58,6 +58,8 @@ GENERATED_ID_PREFIX = "gcall_"
 # (or whose signature the neutral history does not keep) carries Google's documented sentinel.
 SKIP_SIGNATURE = base64.urlsafe_b64decode("skip_thought_signature_validator")
 FILTER_REASONS = {"SAFETY", "RECITATION", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY"}
+# Seconds Google may take over a whole answer (Options.timeout bounds the silences in it).
+ANSWER_DEADLINE_SECONDS = 600
 TOO_LONG = re.compile(r"exceeds the maximum number of tokens|input token count|too long", re.IGNORECASE)
 
 
@@ -114,12 +116,17 @@ class GoogleAdapter:
                 base_url=self.base_url,
                 timeout=int(timeout * 1000),  # milliseconds; httpx applies it per read, between bytes
                 retry_options=types.HttpRetryOptions(attempts=1),  # the caller retries and falls back
+                # the SDK would also ask Google to give up after `timeout` seconds in all, which would
+                # cut a long answer that streams steadily: Google gets the whole answer's deadline
+                headers={"X-Server-Timeout": str(ANSWER_DEADLINE_SECONDS)},
             )
             self._clients[timeout] = self._new_client(http_options)
         return self._clients[timeout]
 
     def _new_client(self, http_options: types.HttpOptions) -> genai.Client:
         if not self.vertex:
+            if not self.credentials.api_key:
+                raise AuthenticationError("No Google API key (or Vertex AI service account) is configured.")
             # google-genai 3 defaults to v1; function calling with JSON-schema parameters and thought
             # signatures are documented (and served) on v1beta
             http_options.api_version = "v1beta"
@@ -129,7 +136,7 @@ class GoogleAdapter:
             try:
                 info = json.loads(self.credentials.google_credentials_json)
                 credentials = service_account.Credentials.from_service_account_info(info, scopes=[CLOUD_PLATFORM_SCOPE])
-            except (ValueError, KeyError, AttributeError) as exc:
+            except (ValueError, KeyError, AttributeError, TypeError) as exc:
                 # the key file is a secret: say what is wrong with it without quoting it
                 raise AuthenticationError("The Google service account JSON is not a valid key file.") from exc
         return genai.Client(
@@ -160,7 +167,7 @@ def contents_for(messages: Sequence[Message]) -> tuple[str | None, list[types.Co
     system = "\n\n".join(m.content for m in messages if m.role == "system" and m.content) or None
     calls: dict[str, ToolCall] = {}
     contents: list[types.Content] = []
-    for message in messages:
+    for message in in_call_order(messages):
         if message.role == "system":
             continue
         role, parts = message_parts(message, calls)
@@ -171,6 +178,25 @@ def contents_for(messages: Sequence[Message]) -> tuple[str | None, list[types.Co
         else:
             contents.append(types.Content(role=role, parts=parts))
     return system, contents
+
+
+def in_call_order(messages: Sequence[Message]) -> list[Message]:
+    """Tool results sorted in the order of the calls they answer: Gemini pairs a response without
+    an id (a call it sent without one) with the call at the same place."""
+    ordered: list[Message] = []
+    results: list[Message] = []
+    position: dict[str, int] = {}
+    for message in [*messages, None]:
+        if message is not None and message.role == "tool":
+            results.append(message)
+            continue
+        ordered.extend(sorted(results, key=lambda m: position.get(m.tool_call_id or "", len(position))))
+        results = []
+        if message is not None:
+            if message.role == "assistant":
+                position = {call.id: index for index, call in enumerate(message.tool_calls)}
+            ordered.append(message)
+    return ordered
 
 
 def message_parts(message: Message, calls: dict[str, ToolCall]) -> tuple[str, list[types.Part]]:

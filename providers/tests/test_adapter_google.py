@@ -91,6 +91,7 @@ def test_text_streams_in_order_then_usage_and_end(adapter, imitation):
     assert request["path"] == "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
     assert request["query"] == {"alt": "sse"}
     assert request["headers"]["x-goog-api-key"] == API_KEY
+    assert request["headers"]["X-Server-Timeout"] == "600"  # the answer's deadline, not the 5 s between bytes
     assert request["body"]["generationConfig"]["maxOutputTokens"] == 256
 
 
@@ -256,12 +257,13 @@ def test_history_from_another_provider_becomes_gemini_contents(adapter, imitatio
             tool_calls=(
                 ToolCall(id="toolu_01A", name="get_price", arguments={"symbol": "BTCUSDT"}),
                 ToolCall(id="call_9|x", name="create_alert", arguments={"above": 1}),
+                ToolCall(id="tooluse_Qx-7", name="get_price", arguments={"symbol": "ETHUSDT"}),
             ),
         ),
-        # answered out of order: the results stay matched to their calls by id and name
+        # answered out of order: Gemini gets them in the order of the calls
+        Message(role="tool", tool_call_id="tooluse_Qx-7", name="get_price", content="[1, 2]"),
         Message(role="tool", tool_call_id="call_9|x", name="create_alert", content='"bad threshold"', is_error=True),
         Message(role="tool", tool_call_id="toolu_01A", name="get_price", content='{"price": "97000.5"}'),
-        Message(role="tool", tool_call_id="toolu_01A", name="get_price", content="[1, 2]"),
     ]
     imitation.script([text_turn("BTC is at 97k.")])
 
@@ -272,15 +274,18 @@ def test_history_from_another_provider_becomes_gemini_contents(adapter, imitatio
     user, model, results = body["contents"]
     assert user == {"role": "user", "parts": [{"text": "Price of BTC and an alert?"}]}
     assert model["role"] == "model" and model["parts"][0] == {"text": "Let me check."}
-    first_call, second_call = model["parts"][1:]
+    first_call, *other_calls = model["parts"][1:]
     assert first_call["functionCall"] == {"id": "toolu_01A", "name": "get_price", "args": {"symbol": "BTCUSDT"}}
     assert first_call["thoughtSignature"] == "skip_thought_signature_validator"
-    assert second_call == {"functionCall": {"id": "call_9|x", "name": "create_alert", "args": {"above": 1}}}
+    assert other_calls == [
+        {"functionCall": {"id": "call_9|x", "name": "create_alert", "args": {"above": 1}}},
+        {"functionCall": {"id": "tooluse_Qx-7", "name": "get_price", "args": {"symbol": "ETHUSDT"}}},
+    ]
     assert results["role"] == "user"
     assert [part["functionResponse"] for part in results["parts"]] == [
-        {"id": "call_9|x", "name": "create_alert", "response": {"error": "bad threshold"}},
         {"id": "toolu_01A", "name": "get_price", "response": {"price": "97000.5"}},
-        {"id": "toolu_01A", "name": "get_price", "response": {"result": [1, 2]}},
+        {"id": "call_9|x", "name": "create_alert", "response": {"error": "bad threshold"}},
+        {"id": "tooluse_Qx-7", "name": "get_price", "response": {"result": [1, 2]}},
     ]
 
 
@@ -396,3 +401,11 @@ def test_vertex_without_any_google_credentials_is_an_authentication_error(imitat
 
     with pytest.raises(AuthenticationError):
         list(adapter.stream(HELLO, [], OPTIONS))
+
+
+def test_no_api_key_and_no_service_account_is_an_authentication_error(imitation):
+    adapter = adapter_for(kind="google", base_url=imitation.url, credentials=Credentials())
+
+    with pytest.raises(AuthenticationError):
+        list(adapter.stream(HELLO, [], OPTIONS))
+    assert imitation.requests == []
