@@ -60,7 +60,7 @@ SKIP_SIGNATURE = base64.urlsafe_b64decode("skip_thought_signature_validator")
 FILTER_REASONS = {"SAFETY", "RECITATION", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY"}
 # Seconds Google may take over a whole answer (Options.timeout bounds the silences in it).
 ANSWER_DEADLINE_SECONDS = 600
-TOO_LONG = re.compile(r"exceeds the maximum number of tokens|input token count|too long", re.IGNORECASE)
+TOO_LONG = re.compile(r"exceeds the maximum number of tokens|input token count", re.IGNORECASE)
 
 
 class GoogleAdapter:
@@ -355,7 +355,7 @@ def provider_error(exc: Exception) -> ProviderError | None:
 def api_error(exc: errors.APIError) -> ProviderError:
     status, message = exc.code, exc.message or f"Google answered HTTP {exc.code} {exc.status or ''}".strip()
     details = error_details(exc)
-    if status in (401, 403) or any(d.get("reason") == "API_KEY_INVALID" for d in details):
+    if status in (401, 403) or any(str(d.get("reason", "")).startswith("API_KEY_") for d in details):
         return AuthenticationError(message, status=status)
     if status == 429:
         return RateLimitedError(message, status=status, retry_after=retry_after(exc, details))
@@ -369,7 +369,8 @@ def api_error(exc: errors.APIError) -> ProviderError:
 
 def error_details(exc: errors.APIError) -> list[dict]:
     body = exc.details if isinstance(exc.details, dict) else {}
-    details = body.get("error", body).get("details") if isinstance(body.get("error", body), dict) else None
+    error = body.get("error", body)
+    details = error.get("details") if isinstance(error, dict) else None
     return [d for d in details or [] if isinstance(d, dict)]
 
 
