@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -48,23 +49,6 @@ def _embedded_secret_key() -> str:
 
 SECRET_KEY = read_str("SECRET_KEY", default="") or _embedded_secret_key()
 
-
-def _embedded_encryption_key() -> str:
-    """An embedded install's key for stored secrets (AI provider keys), made in var/ on first set-up."""
-    path = VAR_DIR / "field_encryption.key"
-    if not path.exists():
-        path.write_text(Fernet.generate_key().decode())
-        path.chmod(0o600)
-        print(f"FIELD_ENCRYPTION_KEYS is not set: generated a key into {path} (keep it with the database).")
-    return path.read_text().strip()
-
-
-# Stored credentials (providers app) are encrypted with the first key and decrypted with any: to
-# rotate, put a new key first, run `manage.py rotate_provider_keys`, then drop the old one. The full
-# stack (REDIS_URL set) has several processes that must share the keys, so there it must be set.
-FIELD_ENCRYPTION_KEYS = read_fernet_keys(
-    "FIELD_ENCRYPTION_KEYS", embedded_default=None if env.str("REDIS_URL", default="") else _embedded_encryption_key
-)
 DEBUG = read_bool("DEBUG", default=False)
 ALLOWED_HOSTS = read_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = read_list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -204,6 +188,28 @@ else:
         }
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+def _embedded_encryption_key() -> str:
+    """An embedded install's key for stored secrets (AI provider keys), made in var/ on first set-up."""
+    path = VAR_DIR / "field_encryption.key"
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+        print(
+            f"FIELD_ENCRYPTION_KEYS is not set: generated a key into {path} (keep it with the database).",
+            file=sys.stderr,
+        )
+    return path.read_text().strip()
+
+
+# Stored credentials (providers app) are encrypted with the first key and decrypted with any: to
+# rotate, put a new key first, run `manage.py rotate_provider_keys`, then drop the old one. The full
+# stack (REDIS_URL set) has several processes that must share the keys, so there it must be set.
+FIELD_ENCRYPTION_KEYS = read_fernet_keys(
+    "FIELD_ENCRYPTION_KEYS", embedded_default=None if REDIS_URL else _embedded_encryption_key
+)
+
 
 # --- Background work ---------------------------------------------------------------------
 

@@ -30,14 +30,22 @@ needs_compose = pytest.mark.skipif(
 )
 
 
-def compose(*args: str, env_file: Path, secret_key: str | None = "test-secret-key") -> subprocess.CompletedProcess:
-    """Run docker-compose on the project's file with only PATH, HOME and SECRET_KEY in the environment.
+TEST_FERNET_KEY = "l4-9m3oR6Ovz0Wn0b1Z9Yx4Q3Uv6mFJcJlqQ7N0x6bE="
+
+
+def compose(
+    *args: str, env_file: Path, secret_key: str | None = "test-secret-key", fernet_keys: str | None = TEST_FERNET_KEY
+) -> subprocess.CompletedProcess:
+    """Run docker-compose on the project's file with only PATH, HOME, SECRET_KEY and FIELD_ENCRYPTION_KEYS in
+    the environment.
 
     --env-file names the .env to read, so that a developer's own .env never changes the result.
     """
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp")}
     if secret_key is not None:
         env["SECRET_KEY"] = secret_key
+    if fernet_keys is not None:
+        env["FIELD_ENCRYPTION_KEYS"] = fernet_keys
     return subprocess.run(
         [DOCKER_COMPOSE, "--env-file", str(env_file), "-f", str(COMPOSE_FILE), *args],
         cwd=ROOT,
@@ -118,12 +126,21 @@ def test_compose_refuses_to_start_without_a_secret_key(empty_env_file):
 
 
 @needs_compose
+def test_compose_refuses_to_start_without_encryption_keys(empty_env_file):
+    result = compose("config", "-q", env_file=empty_env_file, fernet_keys=None)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS" in result.stderr
+
+
+@needs_compose
 def test_env_example_is_a_valid_env_file_once_the_secret_key_is_set(tmp_path):
-    # As copied, SECRET_KEY is empty, which docker-compose rejects; filled in, the file is accepted.
-    assert compose("config", "-q", env_file=ENV_EXAMPLE, secret_key=None).returncode != 0
+    # As copied, SECRET_KEY and FIELD_ENCRYPTION_KEYS are empty, which docker-compose rejects; filled in,
+    # the file is accepted.
+    assert compose("config", "-q", env_file=ENV_EXAMPLE, secret_key=None, fernet_keys=None).returncode != 0
     env_file = tmp_path / ".env"
-    env_file.write_text(re.sub(r"(?m)^SECRET_KEY=$", "SECRET_KEY=from-the-env-file", ENV_EXAMPLE.read_text()))
-    result = compose("config", env_file=env_file, secret_key=None)
+    text = re.sub(r"(?m)^SECRET_KEY=$", "SECRET_KEY=from-the-env-file", ENV_EXAMPLE.read_text())
+    env_file.write_text(re.sub(r"(?m)^FIELD_ENCRYPTION_KEYS=$", f"FIELD_ENCRYPTION_KEYS={TEST_FERNET_KEY}", text))
+    result = compose("config", env_file=env_file, secret_key=None, fernet_keys=None)
     assert result.returncode == 0, result.stderr
     web = yaml.safe_load(result.stdout)["services"]["web"]
     assert web["environment"]["SECRET_KEY"] == "from-the-env-file"

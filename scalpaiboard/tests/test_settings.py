@@ -23,7 +23,9 @@ MODES = (
 def settings_of(*, code: str = MODES, **env: str) -> subprocess.CompletedProcess:
     """Import the settings in a fresh interpreter with ``env`` and run ``code`` (by default: print
     which mode they chose)."""
-    clean = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS and k != "PYTEST_XDIST_WORKER"}
+    clean = {
+        k: v for k, v in os.environ.items() if k not in (*SERVICE_VARS, "PYTEST_XDIST_WORKER", "FIELD_ENCRYPTION_KEYS")
+    }
     return subprocess.run(
         [sys.executable, "-c", "import django; from django.conf import settings; django.setup();" + code],
         cwd=ROOT,
@@ -43,10 +45,13 @@ def test_embedded_defaults_need_no_service(tmp_path):
     ]  # fmt: skip
 
 
+FULL_STACK = {"DATABASE_URL": "postgres://u@db:5432/app", "REDIS_URL": "redis://cache:6379/0"}
+KEY_A = "l4-9m3oR6Ovz0Wn0b1Z9Yx4Q3Uv6mFJcJlqQ7N0x6bE="
+KEY_B = "x7Yq0n5b1pNq3kY0mYzW9cDqR4tF8hJ2uV6wX1aB3cE="
+
+
 def test_service_urls_select_the_full_stack(tmp_path):
-    result = settings_of(
-        VAR_DIR=str(tmp_path), DATABASE_URL="postgres://u@db:5432/app", REDIS_URL="redis://cache:6379/0"
-    )
+    result = settings_of(VAR_DIR=str(tmp_path), FIELD_ENCRYPTION_KEYS=KEY_A, **FULL_STACK)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
         "django.db.backends.postgresql", "django_redis.cache.RedisCache",
@@ -96,3 +101,38 @@ def test_a_bad_value_stops_start_up_naming_the_variable(tmp_path, name, value):
 
 def test_models_and_migrations_agree(db):
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_the_full_stack_needs_encryption_keys_and_says_which_variable(tmp_path):
+    result = settings_of(VAR_DIR=str(tmp_path), **FULL_STACK)
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured" in last_line and "FIELD_ENCRYPTION_KEYS is not set" in last_line
+
+
+@pytest.mark.parametrize("value", ["not-a-key", f"{KEY_A},short", "QUJD", f"{KEY_A[:-2]}!="])
+def test_malformed_encryption_keys_stop_start_up_without_showing_them(tmp_path, value):
+    result = settings_of(VAR_DIR=str(tmp_path), FIELD_ENCRYPTION_KEYS=value, **FULL_STACK)
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "FIELD_ENCRYPTION_KEYS is invalid" in last_line and "Fernet" in last_line
+    assert value not in result.stderr
+
+
+def test_several_encryption_keys_are_read_in_order(tmp_path):
+    code = "print(settings.FIELD_ENCRYPTION_KEYS)"
+    result = settings_of(code=code, VAR_DIR=str(tmp_path), FIELD_ENCRYPTION_KEYS=f" {KEY_B} , {KEY_A}", **FULL_STACK)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str([KEY_B, KEY_A])
+
+
+def test_an_embedded_install_generates_its_encryption_key_once_and_says_so(tmp_path):
+    code = "print(settings.FIELD_ENCRYPTION_KEYS[0])"
+    first = settings_of(code=code, VAR_DIR=str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    assert f"generated a key into {tmp_path / 'field_encryption.key'}" in first.stderr
+    key_file = tmp_path / "field_encryption.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    second = settings_of(code=code, VAR_DIR=str(tmp_path))
+    assert second.stdout.strip() == key_file.read_text().strip() == first.stdout.strip()
+    assert "generated" not in second.stderr
