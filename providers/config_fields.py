@@ -7,10 +7,9 @@ naming every bad field and what is allowed. Secrets are never echoed in an error
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal
-from urllib.parse import urlsplit
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from providers.models import ProviderConfig
@@ -19,13 +18,25 @@ from scalpaiboard.api import ApplicationError
 KINDS = tuple(ProviderConfig.Kind.values)
 SECRET_FIELDS = ("api_key", "aws_access_key_id", "aws_secret_access_key", "google_credentials_json")
 READ_ONLY = ("id", "has_key", "key_hint", "month_spent_usd", "shared", "created_at", "updated_at")
-AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+AWS_REGION = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
+HTTP_URL = r"^https?://[^\s/?#@:]+(:\d{1,5})?([/?#]\S*)?$"
+BASE_URL_MESSAGE = "Must be an http:// or https:// URL, or empty for the provider's own address."
 SERVICE_ACCOUNT_KEYS = ("client_email", "private_key", "token_uri")
 
 
 class ProviderInvalid(ApplicationError):
     def __init__(self, errors: dict):
         super().__init__("Invalid provider: see the fields.", extra=errors)
+
+
+@extend_schema_field({"type": "string", "pattern": rf"^({HTTP_URL[1:-1]})?$", "maxLength": 500})
+class BaseUrlField(serializers.RegexField):
+    """An http(s) URL or "" (the schema states the pattern: drf-spectacular drops it with allow_blank)."""
+
+
+@extend_schema_field({"type": "string", "pattern": rf"^({AWS_REGION[1:-1]})?$", "maxLength": 32})
+class AwsRegionField(serializers.RegexField):
+    """An AWS region's name or ""."""
 
 
 class OptionalDecimal(serializers.DecimalField):
@@ -49,11 +60,17 @@ class ProviderFieldsSerializer(serializers.Serializer):
     )
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     model = serializers.CharField(max_length=200, help_text="The default model, e.g. gpt-4o-mini.")
-    base_url = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    base_url = BaseUrlField(
+        HTTP_URL, max_length=500, required=False, allow_blank=True,
+        error_messages={"invalid": BASE_URL_MESSAGE}, help_text="Empty: the provider's own address.",
+    )  # fmt: skip
     api_key = serializers.CharField(max_length=500, required=False, write_only=True, trim_whitespace=True)
     aws_access_key_id = serializers.CharField(max_length=128, required=False, write_only=True)
     aws_secret_access_key = serializers.CharField(max_length=256, required=False, write_only=True)
-    aws_region = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    aws_region = AwsRegionField(
+        AWS_REGION, max_length=32, required=False, allow_blank=True,
+        error_messages={"invalid": "Must be an AWS region such as us-east-1."},
+    )  # fmt: skip
     google_project = serializers.CharField(max_length=100, required=False, allow_blank=True)
     google_location = serializers.CharField(max_length=64, required=False, allow_blank=True)
     google_credentials_json = serializers.CharField(max_length=20000, required=False, write_only=True)
@@ -69,19 +86,7 @@ class ProviderFieldsSerializer(serializers.Serializer):
     price_output_per_mtok = _price("USD per million output tokens; empty: genai-prices' price.")
 
     def validate_base_url(self, value: str) -> str:
-        value = value.strip()
-        if value:
-            parts = urlsplit(value)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise serializers.ValidationError(
-                    "Must be an http:// or https:// URL, or empty for the provider's own address."
-                )
         return value.rstrip("/")
-
-    def validate_aws_region(self, value: str) -> str:
-        if value and not AWS_REGION.match(value):
-            raise serializers.ValidationError("Must be an AWS region such as us-east-1.")
-        return value
 
     def validate_google_credentials_json(self, value: str) -> str:
         try:

@@ -4,6 +4,7 @@ test, the provider's model list, the monthly budget, and the month's usage. Anot
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -21,6 +22,7 @@ from providers.api.serializers import (
     ProviderTestResultSerializer,
     UsageSummarySerializer,
 )
+from providers.budgets import month_start
 from providers.models import ProviderConfig
 from providers.selectors import month_spend, provider_as_json, provider_get, providers_as_json, usage_summary
 from providers.services import (
@@ -33,6 +35,7 @@ from providers.services import (
 )
 from scalpaiboard.api import ApplicationError, BoundedJSONParser
 
+MONTH = r"^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])$"
 PROVIDER_404 = OpenApiResponse(description="No provider of yours has this id (another user's provider is not yours).")
 ONE = {200: ProviderSerializer, 404: PROVIDER_404}
 UPSTREAM_502 = OpenApiResponse(description="The provider refused or could not be reached; `detail` says why.")
@@ -129,7 +132,7 @@ class ProviderViewSet(BodyFirst, viewsets.GenericViewSet):
 
 @extend_schema(
     summary="Your AI usage in a month",
-    parameters=[OpenApiParameter("month", str, description="YYYY-MM (UTC); default: this month.")],
+    parameters=[OpenApiParameter("month", str, description="YYYY-MM (UTC); default: this month.", pattern=MONTH)],
     responses={200: UsageSummarySerializer},
 )
 @api_view(["GET"])
@@ -138,14 +141,9 @@ def usage_view(request: Request) -> Response:
 
 
 def _month(text: str | None) -> date:
-    from providers.budgets import month_start
-
+    """The month named YYYY-MM (1970 to 9999), else a 400 naming the parameter."""
     if not text:
         return month_start()
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        if len(text) != 7 or not 1970 <= year <= 9999:
-            raise ValueError
-        return date(year, month, 1)
-    except ValueError:
-        raise ApplicationError("Invalid month.", extra={"month": ["Must be YYYY-MM, e.g. 2026-12."]}) from None
+    if not re.fullmatch(MONTH, text):
+        raise ApplicationError("Invalid month.", extra={"month": ["Must be YYYY-MM, e.g. 2026-12."]})
+    return date(int(text[:4]), int(text[5:]), 1)

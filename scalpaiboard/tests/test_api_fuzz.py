@@ -210,6 +210,19 @@ CROSS_FIELD_RULES |= {
     "price": ("Required for a buy or a sell", "At most 18 decimal places"),
     "fee": "At most 18 decimal places",
 }
+# And an AI provider's: which credentials a kind needs (a key; AWS keys and region; a Gemini key or a
+# Vertex project, location and service account) is a rule between fields, and a service account key is
+# JSON with its own fields, which a string's schema cannot describe.
+REQUIRED_FOR = "Required for"
+CROSS_FIELD_RULES |= {
+    "api_key": REQUIRED_FOR,
+    "aws_access_key_id": REQUIRED_FOR,
+    "aws_secret_access_key": REQUIRED_FOR,
+    "aws_region": REQUIRED_FOR,
+    "google_project": REQUIRED_FOR,
+    "google_location": REQUIRED_FOR,
+    "google_credentials_json": (REQUIRED_FOR, "Must be the service account's JSON key", "Must be a service account"),
+}
 PLACE_IN_A_LIST = re.compile(r"^alerts\[\d+\]\.|conditions\[\d+\]\.")
 
 
