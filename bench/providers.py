@@ -237,7 +237,7 @@ def overhead(options: argparse.Namespace) -> list[tuple[str, bool]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="measured requests per caller, family and turn")
-    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--chunks", type=int, default=200, help="text chunks of the text turn")
     parser.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES))
     parser.add_argument("--requests", type=int, default=1000, help="requests of the exactness check")
@@ -251,7 +251,7 @@ def main() -> int:
     parser.add_argument(
         "--profile-missed",
         type=int,
-        default=30,
+        default=10,
         metavar="N",
         help="cProfile N requests of a caller that misses the aim (0: no)",
     )
