@@ -170,9 +170,9 @@ class BudgetForm(ProviderFieldsForm):
     priority = forms.IntegerField(
         label="Fallback order", min_value=0, initial=0, help_text="Lowest first, when a provider fails."
     )
-    price_input_per_mtok = decimal_field("Input, $ per million tokens")
-    price_cached_input_per_mtok = decimal_field("Cached input, $ per million tokens")
-    price_output_per_mtok = decimal_field("Output, $ per million tokens")
+    price_input_per_mtok = decimal_field("Input price")
+    price_cached_input_per_mtok = decimal_field("Cached input price")
+    price_output_per_mtok = decimal_field("Output price")
 
 
 class EditForm(CredentialsForm, BudgetForm):
@@ -209,7 +209,7 @@ def edit_groups(form: EditForm) -> list[tuple[str, str, list[forms.BoundField]]]
         ("Provider", "", [form["name"], form["model"]]),
         ("Credentials", "", [field for field in form if field.name not in taken]),
         ("Budget", "", [form[name] for name in budget]),
-        ("Your own prices, $ per million tokens (empty: genai-prices')", "three", [form[n] for n in PRICE_FIELDS]),
+        ("Prices, $ per million tokens (empty: genai-prices')", "three", [form[n] for n in PRICE_FIELDS]),
     ]
 
 
