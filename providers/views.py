@@ -107,10 +107,12 @@ def _own(request: HttpRequest, pk: int) -> ProviderConfig:
     return provider_get(user=request.user, provider_id=pk, own=True)
 
 
-def _row_answer(request: HttpRequest, config: ProviderConfig) -> HttpResponse:
+def _row_answer(request: HttpRequest, config: ProviderConfig, error: str = "") -> HttpResponse:
     if request.htmx:
-        row = provider_row(config, month_spend([config]).get(config.pk))
+        row = {**provider_row(config, month_spend([config]).get(config.pk)), "error": error}
         return render(request, "providers/_provider_row.html", {"row": row})
+    if error:
+        messages.error(request, error)
     return redirect(reverse("providers:list") + f"#provider-{config.pk}")
 
 
@@ -122,10 +124,15 @@ def provider_enable(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         config = provider_update(config=config, data={"enabled": request.POST.get("enabled") == "true"}, partial=True)
     except ProviderInvalid as invalid:
-        fields = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in invalid.extra.items())
-        messages.error(request, f"{config.name} cannot be enabled until it is fixed ({fields}). Edit it first.")
         config.refresh_from_db()
+        error = f"{config.name} cannot be changed until it is fixed ({_named(invalid)}): edit it first."
+        return _row_answer(request, config, error)
     return _row_answer(request, config)
+
+
+def _named(invalid: ProviderInvalid) -> str:
+    """The service's errors in one line, each after its field's name."""
+    return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in invalid.extra.items())
 
 
 @login_required
@@ -321,7 +328,7 @@ def add_models(request: HttpRequest) -> HttpResponse:
     except ProviderError as failed:
         context["error"] = failed.message
     except ProviderInvalid as invalid:
-        context["error"] = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in invalid.extra.items())
+        context["error"] = _named(invalid)
     label = ProviderConfig.Kind(state["kind"]).label
     return render(request, "providers/wizard/_models.html", {**context, "kind_label": label})
 

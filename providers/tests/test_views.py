@@ -241,6 +241,14 @@ def test_disable_then_enable_answers_the_row(signed_in, user):
     assert config.enabled
 
 
+def test_a_provider_missing_its_key_says_why_it_cannot_be_toggled(signed_in, user):
+    keyless = ProviderConfig.objects.create(user=user, kind="openai", name="Imported", model="gpt-4o-mini")
+    html = html_of(signed_in.post(f"/settings/ai/{keyless.pk}/enabled", {"enabled": "false"}, **HTMX))
+    assert 'role="alert">Imported cannot be changed until it is fixed (api_key: Required for openai' in html
+    keyless.refresh_from_db()
+    assert keyless.enabled
+
+
 def test_delete_asks_first_then_deletes_and_keeps_the_usage(signed_in, user):
     config = provider(user)
     UsageRecord.objects.create(user=user, provider=config, provider_kind="openai", provider_name="My OpenAI",
@@ -327,6 +335,18 @@ def test_bad_credentials_are_named_on_their_fields(signed_in, kind, data, field,
     response = signed_in.post("/settings/ai/add/credentials", data)
     assert response.status_code == 400
     assert any(words in error for error in field_errors(html_of(response), field)), html_of(response)
+
+
+def test_a_step_shown_again_with_errors_never_renders_the_secrets_typed(signed_in):
+    account = json.dumps(
+        {"client_email": "bot@p.iam.example", "private_key": "-----PRIVATE-KEY-SECRET-----", "token_uri": "https://t"}
+    )
+    signed_in.post("/settings/ai/add", {"kind": "google"})
+    data = {"api_key": KEY, "google_project": "p", "google_credentials_json": account}
+    response = signed_in.post("/settings/ai/add/credentials", data)
+    assert response.status_code == 400 and field_errors(html_of(response), "google_location")
+    html = response.content.decode()
+    assert KEY not in html and "PRIVATE-KEY-SECRET" not in html and "client_email" not in html
 
 
 def test_ollama_needs_no_key(signed_in):
