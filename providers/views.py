@@ -230,12 +230,18 @@ def _step_url(name: str) -> str:
     return reverse("providers:add" if name == "kind" else f"providers:add-{name}")
 
 
+def _ahead(request: HttpRequest, name: str) -> HttpResponse | None:
+    """A redirect to the first step not answered yet when step ``name`` comes after it (GET or POST)."""
+    reached = _state(request).get("reached", 0)
+    if [step for step, _ in STEPS].index(name) > reached:
+        return redirect(_step_url(STEPS[reached][0]))
+    return None
+
+
 def _step(request: HttpRequest, name: str, form, status: int = 200, **extra) -> HttpResponse:
-    """The wizard's page at step ``name``, or a redirect to the first step not answered yet."""
+    """The wizard's page at step ``name``."""
     state = _state(request)
     index = [step for step, _ in STEPS].index(name)
-    if index > state.get("reached", 0):
-        return redirect(_step_url(STEPS[state.get("reached", 0)][0]))
     kind = state.get("kind")
     steps = [{"name": n, "label": label, "url": _step_url(n), "done": i < index, "open": i <= state["reached"]}
              for i, (n, label) in enumerate(STEPS)]  # fmt: skip
@@ -267,9 +273,9 @@ def add_kind(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def add_credentials(request: HttpRequest) -> HttpResponse:
     """Step 2: the credentials of the kind; a secret typed before is kept unless a new one is typed."""
+    if ahead := _ahead(request, "credentials"):
+        return ahead
     state = _state(request)
-    if not state.get("kind"):
-        return redirect("providers:add")
     stored = _secrets(state)
     if request.method == "GET":
         form = _kept(CredentialsForm(initial=state["fields"], kind=state["kind"]), stored)
@@ -302,9 +308,9 @@ def _kept(form: CredentialsForm, stored: dict) -> CredentialsForm:
 @require_http_methods(["GET", "POST"])
 def add_model(request: HttpRequest) -> HttpResponse:
     """Step 3: the default model; the page asks for the provider's live list (``add_models``)."""
+    if ahead := _ahead(request, "model"):
+        return ahead
     state = _state(request)
-    if not state.get("kind"):
-        return redirect("providers:add")
     if request.method == "GET":
         form = ModelStepForm(initial={"model": state["fields"].get("model", "")}, kind=state["kind"])
         return _step(request, "model", form)
@@ -338,9 +344,9 @@ def add_models(request: HttpRequest) -> HttpResponse:
 def add_budget(request: HttpRequest) -> HttpResponse:
     """Step 4: budget, fallback order and prices (genai-prices' shown); saving creates the provider,
     or updates the one this wizard saved before (after going back)."""
+    if ahead := _ahead(request, "budget"):
+        return ahead
     state = _state(request)
-    if not state.get("kind"):
-        return redirect("providers:add")
     prices = _list_prices(state["kind"], state["fields"].get("model", ""))
     if request.method == "GET":
         form = BudgetForm(initial={"block_at_budget": True, "priority": 0, **state["fields"]})
@@ -371,10 +377,15 @@ def _wizard_save(request: HttpRequest, state: dict, budget: dict) -> ProviderCon
 @require_GET
 def add_test(request: HttpRequest) -> HttpResponse:
     """Step 5: the saved provider, tested on arrival (and again on demand); back changes and saves it again."""
-    state = _state(request)
-    if not state.get("saved"):
-        return redirect("providers:add")
-    return _step(request, "test", None, config=_own(request, state["saved"]))
+    if ahead := _ahead(request, "test"):
+        return ahead
+    try:
+        config = _own(request, _state(request)["saved"])
+    except Http404:  # deleted meanwhile, in another tab
+        request.session.pop(WIZARD, None)
+        messages.error(request, "The provider this wizard saved is gone: add it again.")
+        return redirect("providers:list")
+    return _step(request, "test", None, config=config)
 
 
 @login_required

@@ -312,7 +312,10 @@ def test_a_step_ahead_of_the_answers_sends_back_to_the_first_unanswered(signed_i
     assert signed_in.get("/settings/ai/add/budget")["Location"] == "/settings/ai/add"
     signed_in.post("/settings/ai/add", {"kind": "openai"})
     assert signed_in.get("/settings/ai/add/budget")["Location"] == "/settings/ai/add/credentials"
-    assert signed_in.get("/settings/ai/add/test")["Location"] == "/settings/ai/add"
+    assert signed_in.get("/settings/ai/add/test")["Location"] == "/settings/ai/add/credentials"
+    response = signed_in.post("/settings/ai/add/model", {"model": "gpt-4o-mini"})  # a POST skips nothing either
+    assert response["Location"] == "/settings/ai/add/credentials"
+    assert signed_in.session[WIZARD]["reached"] == 1
 
 
 def test_an_unknown_kind_is_named(signed_in):
