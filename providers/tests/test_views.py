@@ -23,7 +23,6 @@ from providers.views import WIZARD
 PAGE = "/settings/ai"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 KEY = "sk-live-Zq8Wv3SECRETk9Jp2RxT7a1b2"  # what must never be rendered back
-OTHER_KEY = "sk-other-9f8e7d6c5b4aSECRET"
 HINT = "sk-…a1b2"
 
 
@@ -157,10 +156,16 @@ def test_without_providers_the_page_says_the_assistant_answers_without_one(signe
 
 
 def test_the_settings_tabs_link_ai_providers_and_ai_usage(signed_in):
-    for path in (PAGE, "/settings/notifications"):
+    for path, active in [
+        (PAGE, "ai-providers-tab"),
+        ("/settings/ai/usage", "ai-usage-tab"),
+        ("/settings/notifications", None),
+    ]:
         html = html_of(signed_in.get(path))
-        assert '<a href="/settings/ai" id="ai-providers-tab">' in html or 'href="/settings/ai" class="active"' in html
-        assert 'href="/settings/ai/usage"' in html
+        assert re.search(r'<a href="/settings/ai"[^>]*id="ai-providers-tab">AI providers</a>', html)
+        assert re.search(r'<a href="/settings/ai/usage"[^>]*id="ai-usage-tab">AI usage</a>', html)
+        current = re.findall(r'class="active" aria-current="page" id="([\w-]+)"', html)
+        assert current == ([active] if active else []), path
 
 
 def test_each_provider_shows_kind_model_status_key_hint_and_spend_against_budget(signed_in, user):
