@@ -11,7 +11,6 @@ urlpatterns = [
     path("settings/ai/add", views.add_kind, name="add"),
     path("settings/ai/add/credentials", views.add_credentials, name="add-credentials"),
     path("settings/ai/add/model", views.add_model, name="add-model"),
-    path("settings/ai/add/models", views.add_models, name="add-models"),
     path("settings/ai/add/budget", views.add_budget, name="add-budget"),
     path("settings/ai/add/test", views.add_test, name="add-test"),
     path("settings/ai/add/finish", views.add_finish, name="add-finish"),

@@ -307,10 +307,12 @@ def _kept(form: CredentialsForm, stored: dict) -> CredentialsForm:
 @login_required
 @require_http_methods(["GET", "POST"])
 def add_model(request: HttpRequest) -> HttpResponse:
-    """Step 3: the default model; the page asks for the provider's live list (``add_models``)."""
+    """Step 3: the default model; the page then asks for the provider's live list (target ``model-list``)."""
     if ahead := _ahead(request, "model"):
         return ahead
     state = _state(request)
+    if request.method == "GET" and request.htmx and request.htmx.target == "model-list":
+        return _models(request, state)
     if request.method == "GET":
         form = ModelStepForm(initial={"model": state["fields"].get("model", "")}, kind=state["kind"])
         return _step(request, "model", form)
@@ -321,13 +323,8 @@ def add_model(request: HttpRequest) -> HttpResponse:
     return redirect("providers:add-budget")
 
 
-@login_required
-@require_GET
-def add_models(request: HttpRequest) -> HttpResponse:
+def _models(request: HttpRequest, state: dict) -> HttpResponse:
     """The model step's list: the provider's models for the credentials typed, or its error in words."""
-    state = _state(request)
-    if state.get("reached", 0) < 2:
-        raise Http404("Enter the credentials first.")
     context = {"models": None, "error": "", "chosen": state["fields"].get("model", "")}
     try:
         context["models"] = provider_models_preview(data=_data(state))

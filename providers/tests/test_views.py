@@ -22,6 +22,7 @@ from providers.views import WIZARD
 
 PAGE = "/settings/ai"
 HTMX = {"HTTP_HX_REQUEST": "true"}
+MODEL_LIST = {**HTMX, "HTTP_HX_TARGET": "model-list"}  # the model step's live list
 KEY = "sk-live-Zq8Wv3SECRETk9Jp2RxT7a1b2"  # what must never be rendered back
 HINT = "sk-…a1b2"
 
@@ -321,6 +322,7 @@ def test_a_step_ahead_of_the_answers_sends_back_to_the_first_unanswered(signed_i
     response = signed_in.post("/settings/ai/add/model", {"model": "gpt-4o-mini"})  # a POST skips nothing either
     assert response["Location"] == "/settings/ai/add/credentials"
     assert signed_in.session[WIZARD]["reached"] == 1
+    assert signed_in.get("/settings/ai/add/model", **MODEL_LIST)["Location"] == "/settings/ai/add/credentials"
 
 
 def test_an_unknown_kind_is_named(signed_in):
@@ -397,7 +399,7 @@ def test_the_wizard_adds_a_provider_in_five_steps_and_tests_it(signed_in, user, 
     back = signed_in.get("/settings/ai/add/credentials")
     assert f"Entered ({HINT}): leave empty to keep it" in html_of(back)
     pages += [back, signed_in.get("/settings/ai/add/model")]
-    listed = signed_in.get("/settings/ai/add/models", **HTMX)
+    listed = signed_in.get("/settings/ai/add/model", **MODEL_LIST)
     pages.append(listed)
     assert '<option value="gpt-4.1-nano">' in html_of(listed) and "offers 2 models" in html_of(listed)
     pages.append(signed_in.post("/settings/ai/add/model", {"listed": "gpt-4.1-nano", "model": ""}))
@@ -428,7 +430,7 @@ def test_the_model_step_shows_the_providers_error_and_takes_a_typed_model(signed
     needs_openai_adapter()
     signed_in.post("/settings/ai/add", {"kind": "openai"})
     signed_in.post("/settings/ai/add/credentials", {"api_key": "sk-wrong-key-0000", "base_url": openai_server})
-    listed = html_of(signed_in.get("/settings/ai/add/models", **HTMX))
+    listed = html_of(signed_in.get("/settings/ai/add/model", **MODEL_LIST))
     assert "did not give its model list" in listed and "Incorrect API key" in listed
     assert "sk-wrong-key-0000" not in listed
     response = signed_in.post("/settings/ai/add/model", {"model": "gpt-4o-mini"})
