@@ -30,6 +30,7 @@ urlpatterns = [
     path("accounts/", include("scalpaiboard.accounts.urls")),
     path("", include("alerts.urls")),
     path("", include("watchlists.urls")),
+    path("", include("providers.urls")),
     *upcoming,
     path("", include("markets.urls")),
 ]
