@@ -7,6 +7,7 @@ boto3.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import import_module
 
 from providers.adapters.base import Adapter, Credentials
@@ -42,5 +43,13 @@ DEFAULT_BASE_URLS = {
 
 
 def adapter_for(*, kind: str, base_url: str | None, credentials: Credentials) -> Adapter:
+    """The adapter of ``kind`` for these credentials, built once and reused: building an SDK client
+    loads the system's CA certificates (20-60 ms of CPU, bench/providers.py), and a reused client keeps
+    its connections open. Adapters are safe to share between threads (their tests run them so)."""
+    return _adapter(kind, base_url or None, credentials)
+
+
+@lru_cache(maxsize=256)
+def _adapter(kind: str, base_url: str | None, credentials: Credentials) -> Adapter:
     module, name = FAMILIES[kind]
-    return getattr(import_module(module), name)(kind=kind, base_url=base_url or None, credentials=credentials)
+    return getattr(import_module(module), name)(kind=kind, base_url=base_url, credentials=credentials)
