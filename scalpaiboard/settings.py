@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "alerts",
     "watchlists",
     "providers",
+    "assistant",
 ]
 
 MIDDLEWARE = [
