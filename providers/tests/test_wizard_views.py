@@ -12,16 +12,7 @@ import pytest
 
 from providers.models import ProviderConfig
 from providers.tests import page_fixtures
-from providers.tests.page_fixtures import (
-    HINT,
-    HTMX,
-    KEY,
-    MODEL_LIST,
-    PAGE,
-    field_errors,
-    html_of,
-    needs_openai_adapter,
-)
+from providers.tests.page_fixtures import HINT, HTMX, KEY, MODEL_LIST, PAGE, field_errors, html_of, needs_openai_adapter
 from providers.wizard_views import WIZARD
 
 # The page fixtures used here, assigned rather than imported (ruff reads an imported fixture as unused).
