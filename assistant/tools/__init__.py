@@ -10,6 +10,7 @@ from django.http import Http404
 
 from assistant.tools.add_to_watchlist import AddToWatchlist
 from assistant.tools.analyze_pattern import AnalyzePattern
+from assistant.tools.arguments import texts_check
 from assistant.tools.base import Tool, ToolError, ToolOutcome
 from assistant.tools.create_alert import CreateAlert, refused_words
 from assistant.tools.export_results import ExportResults
@@ -45,6 +46,7 @@ def tool_run(*, user, name: str, arguments: dict) -> ToolOutcome:
     tool = TOOLS.get(name) if isinstance(name, str) else None
     if tool is None:
         raise ToolError(f"Unknown tool {str(name)[:40]!r}; the tools are: {', '.join(TOOLS)}.")
+    texts_check(arguments)
     try:
         return tool.run(user=user, arguments=arguments)
     except ApplicationError as refused:

@@ -39,6 +39,11 @@ def shown(value, *, length: int = 30) -> str:
     return text if len(text) <= length else text[:length] + "…"
 
 
+def printable(name: str, *, length: int = 40) -> str:
+    """A key as a path in a message: NUL and lone surrogates escaped (the message is stored and sent on)."""
+    return name.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")[:length]
+
+
 def arguments_check(arguments, schema: dict) -> dict:
     """The arguments the schema allows, checked; raises ToolError naming the first bad one."""
     if not isinstance(arguments, dict):
@@ -48,13 +53,40 @@ def arguments_check(arguments, schema: dict) -> dict:
         unknown = [name for name in arguments if name not in properties]
         if unknown:
             allowed = ", ".join(properties) or "none"
-            name = unknown[0].replace("\x00", "\\x00")[:40]
+            name = printable(unknown[0])
             raise ToolError(f"{name}: unknown argument; allowed: {allowed}.")
     for name in schema.get("required", []):
         if arguments.get(name) is None:
             wanted = properties.get(name, {})
             raise ToolError(f"{name}: required ({wanted.get('description') or _describe(wanted)}).")
     return {name: value_check(value, properties.get(name, {}), path=name) for name, value in arguments.items()}
+
+
+def texts_check(value, *, path: str = "") -> None:
+    """Every text in ``value`` (keys too, however deep) without NUL and valid Unicode: PostgreSQL refuses
+    both in text, and no argument needs them. Raises ToolError naming the path (``rows[2].note``)."""
+    pending = [(path, value)]
+    while pending:  # iterative: a deeply nested argument must not exhaust the stack
+        where, item = pending.pop()
+        if isinstance(item, str):
+            _text_valid(item, path=where or "arguments")
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                name = printable(key)
+                inner_path = f"{where}.{name}" if where else name
+                _text_valid(key, path=inner_path)
+                pending.append((inner_path, inner))
+        elif isinstance(item, list):
+            pending.extend((f"{where}[{i}]", inner) for i, inner in enumerate(item))
+
+
+def _text_valid(text: str, *, path: str) -> None:
+    if "\x00" in text:
+        raise ToolError(f"{path}: text must not contain NUL characters.")
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from "\ud800" in the model's JSON
+        raise ToolError(f"{path}: text must be valid Unicode (no lone surrogates).") from None
 
 
 def value_check(value, schema: dict, *, path: str):

@@ -20,7 +20,7 @@ from django.utils import timezone
 from alerts.selectors import iso_ms
 from alerts.services import alerts_export
 from assistant.models import Export
-from assistant.tools.arguments import ReadOnly, arguments_check, watchlist_named
+from assistant.tools.arguments import ReadOnly, arguments_check, texts_check, watchlist_named
 from assistant.tools.base import ToolError, ToolOutcome
 from assistant.tools.schemas import EXPORT_RESULTS
 from watchlists.portfolio_selectors import portfolio_summary
@@ -86,23 +86,11 @@ def _rows(*, user, what: str, args: dict) -> tuple[str, list[dict]]:
 
 
 def _rows_check(rows: list) -> None:
-    """No NUL anywhere (PostgreSQL refuses it in text, and no file needs one); at most MAX_COLUMNS columns."""
+    """No NUL or lone surrogate anywhere (PostgreSQL refuses them in text); at most MAX_COLUMNS columns."""
     columns = {key for row in rows for key in row}
     if len(columns) > MAX_COLUMNS:
         raise ToolError(f"rows: at most {MAX_COLUMNS} distinct keys (columns); {len(columns)} given.")
-    for index, row in enumerate(rows):
-        pending = [(f"rows[{index}]", row)]
-        while pending:  # iterative: a deeply nested cell must not exhaust the stack
-            path, value = pending.pop()
-            if isinstance(value, str) and "\x00" in value:
-                raise ToolError(f"{path}: text must not contain NUL characters.")
-            if isinstance(value, dict):
-                for key, item in value.items():
-                    if "\x00" in key:
-                        raise ToolError(f"{path}: keys must not contain NUL characters.")
-                    pending.append((f"{path}.{key[:40]}", item))
-            elif isinstance(value, list):
-                pending.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    texts_check(rows, path="rows")
 
 
 def _csv(rows: list[dict]) -> str:

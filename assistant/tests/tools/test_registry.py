@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from alerts.models import Alert
+from assistant.models import Export
 from assistant.tools import TOOLS, ToolError, tool_run, tool_specs
 from assistant.tools.schemas import SCHEMAS
 from providers.adapters.base import ToolSpec
@@ -79,6 +81,7 @@ def test_malformed_arguments_are_a_tool_error_naming_the_argument(user, coins, n
     message = refused.value.message
     assert message.startswith(f"{named}:"), message
     assert "\x00" not in message and len(message) < 600
+    message.encode()
 
 
 def test_every_result_and_undo_is_strict_json(user, market):
@@ -104,3 +107,21 @@ def test_the_screen_takes_a_fixed_number_of_queries(user, market, django_assert_
     tool_run(user=user, name="filter_coins", arguments={})  # the analyses cached
     with django_assert_max_num_queries(4):  # coins, the user's lists, the list's items, its reference closes
         tool_run(user=user, name="filter_coins", arguments={"watchlist": "Watchlist", "max_price": 1})
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "named"),
+    [
+        ("create_alert", {"symbol": "BTC", "condition": {"kind": "crossing_up", "level": 1}, "note": "\ud800"}, "note"),
+        ("create_alert", {"symbol": "BTC", "condition": {"kind": "crossing\x00up", "level": 1}}, "condition.kind"),
+        ("create_alert", {"symbol": "BTC", "condition": {"kind": "crossing_up", "le\ud800vel": 1}}, "condition.le"),
+        ("export_results", {"what": "results", "rows": [{"a": ["x", "\ud83d"]}]}, "rows[0].a[1]"),
+        ("add_to_watchlist", {"symbol": "BTC", "watchlist": "\udc00"}, "watchlist"),
+    ],
+)
+def test_nul_and_lone_surrogates_anywhere_are_refused_with_their_path(user, coins, name, arguments, named):
+    with pytest.raises(ToolError) as refused:
+        tool_run(user=user, name=name, arguments=arguments)
+    assert refused.value.message.startswith(named), refused.value.message
+    refused.value.message.encode()  # the message itself is valid text, to store and send to the model
+    assert not Alert.objects.exists() and not Export.objects.exists()
