@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.http import Http404
 
 from alerts.models import Alert
 from assistant.models import Export
 from assistant.tools import TOOLS, ToolError, tool_run, tool_specs
 from assistant.tools.schemas import SCHEMAS
 from providers.adapters.base import ToolSpec
+from scalpaiboard.api import ApplicationError
 
 
 def test_specs_are_the_seven_tools_with_their_schemas():
@@ -125,3 +128,21 @@ def test_nul_and_lone_surrogates_anywhere_are_refused_with_their_path(user, coin
     assert refused.value.message.startswith(named), refused.value.message
     refused.value.message.encode()  # the message itself is valid text, to store and send to the model
     assert not Alert.objects.exists() and not Export.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("raised", "said"),
+    [
+        (Http404("You have no watchlist 9."), "You have no watchlist 9."),
+        (ValidationError("Ensure this value is at most 5."), "Ensure this value is at most 5."),
+        (ApplicationError("Bad.", extra={"symbol": ["Unknown coin."]}), "symbol: Unknown coin."),
+    ],
+)
+def test_a_services_refusal_comes_back_as_a_tool_error(user, monkeypatch, raised, said):
+    def refuse(*, user, arguments):
+        raise raised
+
+    monkeypatch.setattr(TOOLS["get_portfolio"], "run", refuse)
+    with pytest.raises(ToolError) as refused:
+        tool_run(user=user, name="get_portfolio", arguments={})
+    assert refused.value.message == said
