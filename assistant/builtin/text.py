@@ -11,7 +11,9 @@ import re
 
 # A number as traders write it, with an optional dollar sign and size suffix: $1, 0.5, 100,000, 10M, 2.5 bn.
 NUMBER = r"\$?\s?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s?(?:k|mm|m|bn|b|thousand|million|billion)\b)?\s?\$?"
-NUMBER_RE = re.compile(r"\$?\s?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?:\s?(k|mm|m|bn|b|thousand|million|billion)\b)?")
+NUMBER_RE = re.compile(
+    r"\$?\s?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?:\s?(k|mm|m|bn|b|thousand|million|billion)\b)?", re.IGNORECASE
+)
 SIZES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9}
 
 TIMEFRAME_RE = re.compile(
@@ -33,7 +35,7 @@ QUOTED_RE = re.compile(rf"(?:(?<=\s)|^)[{OPEN_QUOTES}]([^{OPEN_QUOTES}{CLOSE_QUO
 # Words that start a new command inside one message: "…with a double bottom? watch them and tell me…".
 COMMAND_VERBS = (
     r"watch|add|put|save|track|alert|tell|notify|let|ping|remind|warn|export|download|show|list|find|"
-    r"screen|analy[sz]e|check|look|give|create|set|how|what|which|any|is|are"
+    r"screen|analy[sz]e|check|look|give|create|set|how|what|which"
 )
 CLAUSE_SPLIT_RE = re.compile(
     rf"[.!?;\n]+(?=\s|$)|,?\s+(?:and then|and|then|also|plus)\s+(?=(?:{COMMAND_VERBS})\b)|,\s+(?=(?:{COMMAND_VERBS})\b)"

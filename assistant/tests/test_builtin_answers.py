@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.tests.builtin_helpers import answered, ask, assert_valid, calls, run, stop, text
+from assistant.tests.test_builtin import answered, ask, assert_valid, calls, run, stop, text
 from providers.adapters.base import Message
 
 pytestmark = pytest.mark.usefixtures("coins")
