@@ -69,7 +69,7 @@ def _exchange(call, message: Message | None) -> Exchange:
     try:
         data = json.loads(message.content)
     except (TypeError, ValueError):
-        data = message.content
+        data = _salvaged(message.content or "")
     links = []
     if isinstance(data, dict) and "ok" in data and ("result" in data or "error" in data):
         links = [item for item in data.get("links") or [] if isinstance(item, dict)]
@@ -79,6 +79,23 @@ def _exchange(call, message: Message | None) -> Exchange:
     if message.is_error or (isinstance(data, dict) and set(data) <= {"error", "ok"} and "error" in data):
         return Exchange(call, ok=False, error=_error_text(data), links=links)
     return Exchange(call, ok=True, result=data, links=links)
+
+
+def _salvaged(content: str):
+    """A result cut to fit the model's context ("… (cut)"): the whole objects of its first list of
+    objects (a screen's first rows), else the text as it is."""
+    start = content.find("[{")
+    if start < 0:
+        return content
+    decoder, rows, index = json.JSONDecoder(), [], start + 1
+    while True:
+        try:
+            row, index = decoder.raw_decode(content, index)
+        except ValueError:
+            break
+        rows.append(row)
+        index = len(content) - len(content[index:].lstrip(", \n"))
+    return {"rows": rows, "cut": True} if rows else content
 
 
 def _error_text(error) -> str:

@@ -3,10 +3,12 @@ tool results (tables, what was created, links, errors explained), and what it sa
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from assistant.tests.test_builtin import answered, ask, assert_valid, calls, run, stop, text
-from providers.adapters.base import Message
+from providers.adapters.base import Message, ToolCall
 
 pytestmark = pytest.mark.usefixtures("coins")
 
@@ -74,6 +76,20 @@ def test_follow_ups_act_only_on_listed_coins_of_the_result():
     messages = answered(messages, run(messages), [rows])
 
     assert calls(run(messages)) == [("add_to_watchlist", {"symbol": "SOL"})]
+
+
+def test_a_result_cut_to_fit_still_gives_its_whole_rows():
+    messages = _user("find oversold coins on 1h and watch them")
+    first = run(messages)
+    [call] = [e for e in first if isinstance(e, ToolCall)]
+    whole = json.dumps({"count": 2, "coins": SCREEN_ROWS})
+    content = whole[: whole.index('"PEPE"') + 20] + "… (cut)"  # as assistant/actions.py cuts a long result
+    messages += [
+        Message(role="assistant", content=text(first), tool_calls=(call,)),
+        Message(role="tool", content=content, tool_call_id=call.id, name=call.name),
+    ]
+
+    assert calls(run(messages)) == [("add_to_watchlist", {"symbol": "DOGE"})]
 
 
 def test_export_them_sends_the_rows_the_screen_found():
