@@ -29,12 +29,12 @@ class ProviderInvalid(ApplicationError):
         super().__init__("Invalid provider: see the fields.", extra=errors)
 
 
-@extend_schema_field({"type": "string", "pattern": rf"^({HTTP_URL[1:-1]})?$", "maxLength": 500})
+@extend_schema_field({"type": "string", "pattern": HTTP_URL, "maxLength": 500})
 class BaseUrlField(serializers.RegexField):
     """An http(s) URL or "" (the schema states the pattern: drf-spectacular drops it with allow_blank)."""
 
 
-@extend_schema_field({"type": "string", "pattern": rf"^({AWS_REGION[1:-1]})?$", "maxLength": 32})
+@extend_schema_field({"type": "string", "pattern": AWS_REGION, "maxLength": 32})
 class AwsRegionField(serializers.RegexField):
     """An AWS region's name or ""."""
 
