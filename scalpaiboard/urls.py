@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("", include("watchlists.urls")),
     path("", include("providers.urls")),
+    path("", include("assistant.urls")),
     *upcoming,
     path("", include("markets.urls")),
 ]
