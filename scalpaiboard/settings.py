@@ -297,6 +297,11 @@ NOTIFY_CLAIM_LEASE = read_duration("NOTIFY_CLAIM_LEASE", default=60)
 # The site's address as users reach it (https://dashboard.example.com): links in notifications. Unset: none.
 SITE_URL = read_url("SITE_URL", default=None, schemes=("https", "http"))
 
+# --- AI assistant -------------------------------------------------------------------------
+
+# A streamed answer (POST /api/ai/chat) that sends nothing for this many seconds ends with an error event.
+ASSISTANT_STREAM_IDLE_SECONDS = read_float("ASSISTANT_STREAM_IDLE_SECONDS", default=120.0, minimum=0.1)
+
 # --- WebSocket limits (/ws; counted per server process) -------------------------------------
 
 # Browser pages may open /ws from the server's own origin (scheme, host and port) and from these.
@@ -391,7 +396,7 @@ AXES_VERBOSE = False  # no banner on every manage.py command; lock-outs are stil
 # local memory per process in embedded mode. Scopes: `login` for the JWT views, `backtest` for the
 # alert backtest (it replays a month of candles), `notify_test` for a channel's test message (it
 # sends a real one), `ai_chat` for the assistant's chat endpoint
-# (defined here for it; no view uses it yet). Answers that /api/coins and
+# and a provider's connection test (each a paid request). Answers that /api/coins and
 # /api/coins/{symbol} serve from the market cache never reach DRF and are not counted (each costs
 # less than counting it would); a new query string misses that cache and is counted.
 RATE_LIMIT_RPM = read_int("RATE_LIMIT_RPM", default=600, minimum=0)

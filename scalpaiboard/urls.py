@@ -16,6 +16,7 @@ api = [
     path("", include("alerts.api.urls")),
     path("", include("watchlists.api.urls")),
     path("", include("providers.api.urls")),
+    path("", include("assistant.api.urls")),
 ]
 
 # Menu sections whose releases have not landed: a page that says what is coming, not a 404.

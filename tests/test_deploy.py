@@ -19,7 +19,7 @@ ENV_EXAMPLE = ROOT / ".env.example"
 SETTINGS = ROOT / "scalpaiboard" / "settings.py"
 
 SERVICES = {"postgres", "redis", "web", "feed", "worker", "beat", "nginx"}
-DJANGO_SERVICES = {"web", "feed", "worker", "beat"}
+DJANGO_SERVICES = {"web", "feed", "worker", "beat", "ai"}
 NETWORK = "scalpaiboard-network"
 # Where each stateful service keeps what must survive a `docker-compose down`.
 DATA_MOUNTS = {("postgres", "/var/lib/postgresql/data"), ("redis", "/data"), ("nginx", "/srv/static")}
