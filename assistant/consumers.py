@@ -22,14 +22,15 @@ from collections.abc import Callable
 from channels.db import database_sync_to_async
 from django.http import Http404
 
-from assistant.models import Message
+from assistant.relay import relay_follow
+from assistant.selectors import answer_get
+from assistant.services import chat_cancel, chat_start
 from scalpaiboard.api import ApplicationError
 
 logger = logging.getLogger(__name__)
 
 SIGN_IN = "sign in to chat with the assistant: open the page signed in, or send an 'auth' action with a JWT first"
 NO_SUCH_MESSAGE = "no such message"
-MAX_TEXT = 20_000  # characters of one question; chat_start checks too, this keeps a huge frame cheap to refuse
 MAX_FOLLOWED = 8  # answers one socket follows at once
 
 
@@ -54,9 +55,9 @@ class ChatChannel:
         if action == "chat":
             await self.start(user, message)
         elif action == "subscribe":
-            message_id = message_id_of(message)
+            message_id, after = message_id_of(message), after_of(message)
             await self.check_owner(user, message_id)
-            self.follow(message_id, after_of(message))
+            self.follow(message_id, after)
         elif action == "cancel":
             await self.cancel(user, message_id_of(message))
         else:
@@ -66,8 +67,6 @@ class ChatChannel:
         text = message.get("message")
         if not isinstance(text, str) or not text.strip():
             raise ChatRefused("'message' must be the question, a non-empty string")
-        if len(text) > MAX_TEXT:
-            raise ChatRefused(f"'message' is too long: at most {MAX_TEXT} characters")
         options = {name: message.get(name) for name in ("conversation_id", "provider_id", "model")}
         for name in ("conversation_id", "provider_id"):
             if options[name] is not None and not isinstance(options[name], int | str):
@@ -77,7 +76,7 @@ class ChatChannel:
         try:
             _, answer = await database_sync_to_async(chat_start)(user=user, text=text, **options)
         except ApplicationError as refused:
-            raise ChatRefused(refused.message) from None
+            raise ChatRefused(refusal(refused)) from None
         except Http404 as missing:
             raise ChatRefused(str(missing) or "no such conversation or provider") from None
         self.follow(answer.pk, 0)
@@ -89,7 +88,7 @@ class ChatChannel:
         except Http404:
             raise ChatRefused(NO_SUCH_MESSAGE) from None
         except ApplicationError as refused:
-            raise ChatRefused(refused.message) from None
+            raise ChatRefused(refusal(refused)) from None
         await self.send_json({"type": "cancelled", "channel": "chat", "message_id": message_id})
 
     async def check_owner(self, user, message_id: int) -> None:
@@ -154,25 +153,16 @@ def after_of(message: dict) -> int:
 
 
 def message_owned(*, user, message_id: int) -> bool:
-    """Whether ``message_id`` is an assistant message in one of ``user``'s conversations."""
-    return Message.objects.filter(pk=message_id, conversation__user=user, role=Message.Role.ASSISTANT).exists()
+    """Whether ``message_id`` is an answer (assistant message) in one of ``user``'s conversations."""
+    try:
+        answer_get(user=user, message_id=message_id)
+    except Http404:
+        return False
+    return True
 
 
-# The lead's modules land while this channel is written; imported late so that a socket that never
-# chats does not need them.
-def chat_start(**kwargs):
-    from assistant.services import chat_start as start
-
-    return start(**kwargs)
-
-
-def chat_cancel(**kwargs):
-    from assistant.services import chat_cancel as cancel
-
-    return cancel(**kwargs)
-
-
-def relay_follow(**kwargs):
-    from assistant.relay import relay_follow as follow
-
-    return follow(**kwargs)
+def refusal(error: ApplicationError) -> str:
+    """The service's refusal as one line naming the fields: "message: Required: what to ask, as text."."""
+    fields = [f"{name}: {' '.join(map(str, problems))}" for name, problems in error.extra.items()
+              if isinstance(problems, list)]  # fmt: skip
+    return "; ".join(fields) or error.message

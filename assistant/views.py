@@ -21,11 +21,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from assistant import selectors, services
-from assistant.models import AssistantSettings, ToolAction
+from assistant.actions import ask_before_acting
+from assistant.loop import STOPPED
+from assistant.models import ToolAction
 from providers.selectors import providers_visible
 from scalpaiboard.api import ApplicationError
 
-BUILTIN = "builtin"  # the provider choice of the built-in assistant (no provider, no cost)
 SUMMARY_CHARS = 160
 EXAMPLES = (
     "show coins with RSI below 30 on 1h",
@@ -48,7 +49,7 @@ def chat_page(request: HttpRequest, conversation_id: int | None = None) -> HttpR
     messages = []
     if conversation_id is not None:
         conversation = selectors.conversation_get(user=request.user, conversation_id=conversation_id)
-        messages = messages_shown(request.user, list(conversation.messages.all()))
+        messages = messages_shown(conversation, list(conversation.messages.all()))
     q = request.GET.get("q", "").strip()
     context = {
         "conversation": conversation,
@@ -57,7 +58,6 @@ def chat_page(request: HttpRequest, conversation_id: int | None = None) -> HttpR
         "q": q,
         "current": str(conversation.pk) if conversation else "",
         "providers": list(providers_visible(user=request.user).filter(enabled=True)),
-        "builtin": BUILTIN,
         "ask_before_acting": ask_before_acting(request.user),
         "examples": EXAMPLES,
     }
@@ -141,10 +141,6 @@ def settings_save(request: HttpRequest) -> HttpResponse:
 # --- what the templates show -------------------------------------------------------------------
 
 
-def ask_before_acting(user) -> bool:
-    return AssistantSettings.objects.filter(user=user, ask_before_acting=True).exists()
-
-
 def action_get(user, action_id: int) -> ToolAction:
     try:
         return ToolAction.objects.select_related("message").get(pk=action_id, user=user)
@@ -152,32 +148,39 @@ def action_get(user, action_id: int) -> ToolAction:
         raise Http404("No such action.") from None
 
 
-def action_shown(action: ToolAction | None) -> dict | None:
+def action_shown(action: ToolAction | dict | None) -> dict | None:
     """What a tool card's action part shows: its state, and which buttons."""
     if action is None:
         return None
+    if isinstance(action, ToolAction):
+        action = {"id": action.pk, "state": action.state, "undo": action.undo is not None}
+    state = action.get("state")
     return {
-        "id": action.pk,
-        "state": action.state,
-        "undo": action.state == ToolAction.State.DONE and action.undo is not None,
-        "proposed": action.state == ToolAction.State.PROPOSED,
+        "id": action["id"],
+        "state": state,
+        "undo": bool(action.get("undo")) and state == ToolAction.State.DONE,
+        "proposed": state == ToolAction.State.PROPOSED,
     }
 
 
-def messages_shown(user, messages: list) -> list[dict]:
-    """The conversation's messages as the page shows them, each tool call as a card."""
-    action_ids = [c.get("action_id") for m in messages for c in (m.tool_calls or []) if c.get("action_id")]
-    actions = {a.pk: a for a in ToolAction.objects.filter(user=user, pk__in=action_ids)}
-    return [
-        {
-            "message": message,
-            "cards": [card_shown(call, actions.get(call.get("action_id"))) for call in message.tool_calls or []],
-            "cost": usd(message.cost_usd),
-            "seconds": seconds(message.latency_ms),
-            "running": still_running(message),
-        }
-        for message in messages
-    ]
+def messages_shown(conversation, messages: list) -> list[dict]:
+    """The conversation's messages as the page shows them, each tool call as a card whose action
+    part has the audit record's current state (undone, confirmed...)."""
+    states = dict(ToolAction.objects.filter(message__conversation=conversation).values_list("pk", "state"))
+    shown = []
+    for message in messages:
+        data = selectors.message_as_json(message, action_states=states)
+        shown.append(
+            {
+                "message": message,
+                "cards": [card_shown(call) for call in data["tool_calls"]],
+                "cost": usd(message.cost_usd),
+                "seconds": seconds(message.latency_ms),
+                "running": still_running(message),
+                "error": "" if message.error == STOPPED else message.error,
+            }
+        )
+    return shown
 
 
 def still_running(message) -> bool:
@@ -185,16 +188,16 @@ def still_running(message) -> bool:
     return message.role == "assistant" and message.latency_ms is None and not message.incomplete and not message.error
 
 
-def card_shown(call: dict, action: ToolAction | None) -> dict:
+def card_shown(call: dict) -> dict:
     ok = call.get("ok")
     return {
-        "id": call.get("id", ""),
-        "name": call.get("name", ""),
+        "id": call.get("id") or "",
+        "name": call.get("name") or "",
         "arguments": arguments_summary(call.get("arguments")),
         "ok": ok,
         "result": result_summary(call.get("result"), ok=ok),
         "links": [link for link in call.get("links") or [] if safe_url(link.get("url", ""))],
-        "action": action_shown(action),
+        "action": action_shown(call.get("action")),
     }
 
 

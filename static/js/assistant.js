@@ -70,13 +70,11 @@
     const message = { action: "chat", message: text };
     const conversation = chat().dataset.conversation;
     if (conversation) message.conversation_id = Number(conversation);
-    const provider = $("chat-provider").value;
-    if (provider && provider !== "builtin") {
+    const provider = $("chat-provider").value; // empty: the built-in assistant (no provider configured)
+    if (provider) {
       message.provider_id = Number(provider);
       const model = $("chat-model").value.trim();
       if (model) message.model = model;
-    } else if (provider === "builtin") {
-      message.provider_id = "builtin";
     }
     if (!send(message)) {
       showError("Not connected to the server: reconnecting… try again in a moment.");
@@ -416,7 +414,7 @@
   function providerChanged() {
     const option = $("chat-provider").selectedOptions[0];
     const model = $("chat-model");
-    const builtin = !option || option.value === "builtin";
+    const builtin = !option || !option.value;
     model.disabled = builtin;
     model.placeholder = builtin ? "built-in" : option.dataset.model || "model";
     if (builtin) model.value = "";
