@@ -53,7 +53,7 @@ def chat_page(request: HttpRequest, conversation_id: int | None = None) -> HttpR
     q = request.GET.get("q", "").strip()
     context = {
         "conversation": conversation,
-        "messages": messages,
+        "shown_messages": messages,
         "conversations": selectors.conversations_list(user=request.user, q=q),
         "q": q,
         "current": str(conversation.pk) if conversation else "",

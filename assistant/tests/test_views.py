@@ -113,6 +113,7 @@ def test_a_conversation_shows_its_messages_tool_cards_cost_and_time(signed_in, u
     assert '<span class="badge cost" title="Cost of this answer">$0.00</span>' in html
     assert '<span class="latency" title="Response time">1.2 s</span>' in html
     assert 'id="chat-empty" hidden' in html
+    assert "&lt;Message" not in html and 'class="messages"' not in html  # not the flash messages' list
     assert f'id="conversation-{conversation.pk}" data-conversation' in html and 'aria-current="page"' in html
 
 

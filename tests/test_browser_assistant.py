@@ -1,0 +1,104 @@
+"""The assistant's chat page in a real browser on a real server: the built-in assistant (no provider)
+creates an alert, shown on its tool card and then on the alerts page; an answer's Markdown is drawn,
+and markup in it (an <img onerror>, a javascript: link) shows as text, never as an element."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from assistant.models import Conversation, Message
+from tests.test_browser import CHROMIUM, page, server  # noqa: F401 (the fixtures)
+from tests.test_browser_alerts import in_thread
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason="Chromium is not installed (apt-get install chromium)"
+)
+
+PASSWORD = "a long pass phrase"
+HOSTILE = (
+    "## Found **2** coins\n\n"
+    "| Coin | RSI |\n|---|---|\n| BTC | 28.1 |\n| ETH | `27.4` |\n\n"
+    "- see [BTC](/coins/BTC)\n- and [this](javascript:window.__xss=1)\n\n"
+    '<img src=x onerror="window.__xss=1"> and <script>window.__xss=2</script>\n\n'
+    "```\n<b>code</b>\n```"
+)
+
+
+@pytest.fixture
+def trader(seeded_market, django_user_model):
+    """A trader (created before the browser starts: see ``page``)."""
+    return django_user_model.objects.create_user("trader", password=PASSWORD, email="t@example.com")
+
+
+def log_in(tab) -> None:
+    tab.goto(tab.base + "/accounts/login/?next=/assistant")
+    tab.fill("input[name=username]", "trader")
+    tab.fill("input[name=password]", PASSWORD)
+    tab.click("form button[type=submit]")
+    tab.wait_for_url(re.compile(r"/assistant$"))
+    tab.wait_for_selector("#live-status.live")  # the page's socket: the chat goes over it
+
+
+def alerts_of(username: str) -> list[tuple[str, dict]]:
+    from alerts.models import Alert
+
+    return [(a.coin.symbol, a.condition) for a in Alert.objects.filter(user__username=username).select_related("coin")]
+
+
+def test_the_built_in_assistant_makes_an_alert_seen_on_its_card_and_the_alerts_page(trader, page):  # noqa: F811
+    pytest.importorskip("assistant.builtin", reason="the built-in assistant (assistant/builtin) is not merged yet")
+    log_in(page)
+    page.click(".chat-example[data-prompt='alert me when BTC crosses 100000']")
+    page.wait_for_selector(".chat-msg.user .chat-bubble >> text=alert me when BTC crosses 100000")
+    card = page.wait_for_selector(".tool-card.ok:has(.tool-name:text('create_alert'))")
+    assert "BTC" in card.inner_text()
+    page.wait_for_selector(".chat-msg.assistant:not(.running) .badge.cost")
+    assert page.text_content(".chat-msg.assistant .badge.cost") == "$0.00"
+    assert re.fullmatch(r"\d+\.\d s", page.text_content(".chat-msg.assistant .latency"))
+    assert page.is_visible(".tool-card .tool-action button.undo")
+    page.wait_for_url(re.compile(r"/assistant/\d+$"))  # the new conversation's own address
+    page.wait_for_selector("#conversation-list .conversation.current")
+
+    made = in_thread(alerts_of, "trader")
+    assert len(made) == 1 and made[0][0] == "BTC", made
+    link = card.query_selector(".tool-links a")
+    assert link is not None and re.fullmatch(r"/alerts/\d+", link.get_attribute("href"))
+    link.click()
+    page.wait_for_url(re.compile(r"/alerts/\d+$"))
+    page.goto(page.base + "/alerts")
+    page.wait_for_selector("text=BTC")
+    assert "100,000" in page.inner_text("main") or "100000" in page.inner_text("main")
+
+
+def test_markup_in_an_answer_shows_as_text_and_its_markdown_is_drawn(trader, page):  # noqa: F811
+    def stored():
+        conversation = Conversation.objects.create(user=trader, title='<img src=x onerror="window.__xss=3">')
+        Message.objects.create(conversation=conversation, role="user", content="<b>oversold</b> coins?")
+        Message.objects.create(
+            conversation=conversation, role="assistant", content=HOSTILE, provider="Built-in assistant",
+            model="built-in", cost_usd=0, latency_ms=840,
+        )  # fmt: skip
+        return conversation.pk
+
+    conversation_id = in_thread(stored)
+    log_in(page)
+    page.goto(f"{page.base}/assistant/{conversation_id}")
+    page.wait_for_selector(".chat-msg.assistant .md table")
+    assert page.inner_text(".chat-msg.assistant .md h4") == "Found 2 coins"
+    assert page.inner_text(".chat-msg.assistant .md strong") == "2"
+    cells = page.eval_on_selector_all(".chat-msg.assistant .md td", "cells => cells.map((c) => c.textContent)")
+    assert cells == ["BTC", "28.1", "ETH", "27.4"]
+    links = page.eval_on_selector_all(".chat-msg.assistant .md a", "links => links.map((a) => a.getAttribute('href'))")
+    assert links == ["/coins/BTC"]  # the javascript: one is its label only
+    text = page.inner_text(".chat-msg.assistant .md")
+    assert '<img src=x onerror="window.__xss=1">' in text and "<script>window.__xss=2</script>" in text
+    assert page.inner_text(".chat-msg.assistant .md pre code") == "<b>code</b>"
+    assert page.inner_text(".chat-msg.user .chat-bubble") == "<b>oversold</b> coins?"
+    assert page.inner_text(f"#conversation-{conversation_id} .conversation-title") == '<img src=x onerror="window.__xss=3">'
+    for where in (".chat-msg", "#conversation-list"):
+        assert page.query_selector(f"{where} img, {where} script, {where} b") is None, where
+    page.wait_for_timeout(300)  # an onerror would have run by now
+    assert page.evaluate("() => window.__xss") is None
