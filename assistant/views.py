@@ -12,12 +12,14 @@ draws its Markdown with DOM nodes (static/js/assistant_markdown.js).
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from assistant import selectors, services
@@ -28,6 +30,7 @@ from providers.selectors import providers_visible
 from scalpaiboard.api import ApplicationError
 
 SUMMARY_CHARS = 160
+RUN_AT_MOST = timedelta(minutes=15)  # longer than any answer runs (8 rounds, each under the request timeout)
 EXAMPLES = (
     "show coins with RSI below 30 on 1h",
     "alert me when BTC crosses 100000",
@@ -184,8 +187,11 @@ def messages_shown(conversation, messages: list) -> list[dict]:
 
 
 def still_running(message) -> bool:
-    """An answer still being written (the page follows it from its start over /ws)."""
-    return message.role == "assistant" and message.latency_ms is None and not message.incomplete and not message.error
+    """An answer still being written (the page follows it from its start over /ws). One unfinished
+    for longer than a run can take was lost with its process: it is shown as it was stored."""
+    unfinished = message.latency_ms is None and not message.incomplete and not message.error
+    recent = message.created_at > timezone.now() - RUN_AT_MOST
+    return message.role == "assistant" and unfinished and recent
 
 
 def card_shown(call: dict) -> dict:

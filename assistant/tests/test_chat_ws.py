@@ -23,6 +23,8 @@ from assistant import relay, services
 from assistant.loop import cancel_key
 from assistant.models import Conversation, Message
 from assistant.relay import RelayWriter
+from assistant.tests.chat_helpers import claude, claude_for  # noqa: F401 (the fixture)
+from providers.tests.imitation_script import Turn
 from scalpaiboard.routing import application
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -313,3 +315,61 @@ async def test_a_closed_socket_stops_following_but_the_answer_runs_on(scripted):
             break
         await asyncio.sleep(0.05)
     assert items[-1]["event"] == "done"
+
+
+# --- the real loop: a provider's answer, and the built-in assistant's ------------------------------
+
+
+async def test_a_providers_answer_streams_over_the_socket_and_is_stored(claude):  # noqa: F811
+    user = await user_make("trader")
+    await sync_to_async(claude_for)(user, claude)
+    claude.script([Turn(text=("Bitcoin ", "is ", "**up**."), input_tokens=900, output_tokens=12)])
+    ws = await connect(user)
+    await send(ws, action="chat", message="How is bitcoin doing?")
+    frames = await frames_until_done(ws)
+    assert [f["event"] for f in frames] == ["conversation", "token", "token", "token", "usage", "done"]
+    assert [f["seq"] for f in frames] == [1, 2, 3, 4, 5, 6]
+    assert frames[4]["data"]["cost_usd"] == "0.00288" and frames[-1]["data"]["cost_usd"] == "0.00288"
+    answer = await sync_to_async(Message.objects.get)(pk=frames[-1]["message_id"])
+    assert answer.content == "Bitcoin is **up**." and not answer.incomplete
+    await ws.disconnect()
+
+
+async def test_stop_over_the_socket_ends_a_providers_answer_keeping_what_came(claude):  # noqa: F811
+    user = await user_make("trader")
+    await sync_to_async(claude_for)(user, claude)
+    claude.script([Turn(text=tuple(f"w{i} " for i in range(200)), delay=0.02)])
+    ws = await connect(user)
+    await send(ws, action="chat", message="long")
+    first = await ws.receive_json_from(timeout=10)
+    while (await ws.receive_json_from(timeout=10))["event"] != "token":
+        pass
+    await send(ws, action="cancel", channel="chat", message_id=first["message_id"])
+    frames = await frames_until_done(ws)
+    assert {"type": "cancelled", "channel": "chat", "message_id": first["message_id"]} in frames
+    assert frames[-1]["event"] == "done"
+    answer = await sync_to_async(Message.objects.get)(pk=first["message_id"])
+    assert answer.incomplete and answer.error == "stopped by the user" and 0 < len(answer.content) < 600
+    await ws.disconnect()
+
+
+async def test_the_built_in_assistant_makes_an_alert_over_the_socket(coins):
+    pytest.importorskip("assistant.builtin", reason="the built-in assistant (assistant/builtin) is not merged yet")
+    from alerts.models import Alert
+
+    user = await user_make("trader")
+    ws = await connect(user)
+    await send(ws, action="chat", message="alert me when BTC crosses 100000")
+    frames = await frames_until_done(ws, timeout=20)
+    events = [f["event"] for f in frames]
+    assert events[0] == "conversation" and events[-1] == "done", events
+    assert events.index("tool_call") < events.index("tool_result") < events.index("token")
+    call = next(f["data"] for f in frames if f["event"] == "tool_call")
+    result = next(f["data"] for f in frames if f["event"] == "tool_result")
+    assert call["name"] == "create_alert" and result["ok"] is True
+    assert result["action"]["undo"] is True and result["action"]["state"] == "done"
+    assert any(link["url"].startswith("/alerts/") for link in result["links"])
+    assert frames[-1]["data"]["cost_usd"] == "0"
+    alerts = await sync_to_async(list)(Alert.objects.filter(user=user).select_related("coin"))
+    assert [a.coin.symbol for a in alerts] == ["BTC"]
+    await ws.disconnect()

@@ -5,10 +5,12 @@ a tool or a title wrote reaches the page as markup."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from assistant.models import AssistantSettings, Conversation, Message, ToolAction
 from providers.services import provider_create
@@ -260,3 +262,10 @@ def test_ask_before_acting_switches_on_and_off(signed_in, user):
     response = signed_in.post("/assistant/settings", {}, **HTMX)
     assert 'id="ask-before-acting" checked' not in response.content.decode()
     assert AssistantSettings.objects.get(user=user).ask_before_acting is False
+
+
+def test_an_answer_left_unfinished_long_ago_is_not_followed(signed_in, user):
+    conversation, answer = conversation_make(user, latency_ms=None)
+    Message.objects.filter(pk=answer.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    html = signed_in.get(f"/assistant/{conversation.pk}").content.decode()
+    assert f'data-message="{answer.pk}"' in html and "data-running" not in html

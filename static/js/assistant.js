@@ -381,7 +381,10 @@
   // --- the page -----------------------------------------------------------------------------------
   function init() {
     if (!chat()) return;
-    document.querySelectorAll("#chat-log [data-markdown]").forEach((node) => md.renderInto(node, node.textContent));
+    document.querySelectorAll("#chat-log [data-markdown]").forEach((node) => {
+      md.renderInto(node, node.textContent);
+      node.removeAttribute("data-markdown"); // drawn: its white space is the blocks' now
+    });
     $("chat-form").addEventListener("submit", (event) => {
       event.preventDefault();
       ask($("chat-input").value);
