@@ -1,6 +1,7 @@
 """The assistant's chat page in a real browser on a real server: the built-in assistant (no provider)
-creates an alert, shown on its tool card and then on the alerts page; an answer's Markdown is drawn,
-and markup in it (an <img onerror>, a javascript: link) shows as text, never as an element."""
+creates an alert, shown on its tool card and then on the alerts page; a provider's answer streams in
+with its tool card, cost and time, and Stop keeps what came; an answer's Markdown is drawn, and markup
+in it (an <img onerror>, a javascript: link) shows as text, never as an element."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import re
 import pytest
 
 from assistant.models import Conversation, Message
+from assistant.tests.chat_helpers import claude, claude_for  # noqa: F401 (the fixture)
+from providers.tests.imitation_script import ScriptedToolCall, Turn
 from tests.test_browser import CHROMIUM, page, server  # noqa: F401 (the fixtures)
 from tests.test_browser_alerts import in_thread
 
@@ -97,8 +100,62 @@ def test_markup_in_an_answer_shows_as_text_and_its_markdown_is_drawn(trader, pag
     assert '<img src=x onerror="window.__xss=1">' in text and "<script>window.__xss=2</script>" in text
     assert page.inner_text(".chat-msg.assistant .md pre code") == "<b>code</b>"
     assert page.inner_text(".chat-msg.user .chat-bubble") == "<b>oversold</b> coins?"
-    assert page.inner_text(f"#conversation-{conversation_id} .conversation-title") == '<img src=x onerror="window.__xss=3">'
+    title = page.inner_text(f"#conversation-{conversation_id} .conversation-title")
+    assert title == '<img src=x onerror="window.__xss=3">'
     for where in (".chat-msg", "#conversation-list"):
         assert page.query_selector(f"{where} img, {where} script, {where} b") is None, where
     page.wait_for_timeout(300)  # an onerror would have run by now
     assert page.evaluate("() => window.__xss") is None
+
+
+def hostile_chunks() -> tuple[str, ...]:
+    """The hostile answer in small pieces, as a model streams it: tags and links cut mid-way."""
+    return tuple(HOSTILE[i : i + 7] for i in range(0, len(HOSTILE), 7))
+
+
+def test_a_providers_answer_streams_in_with_its_tool_card_and_markup_as_text(trader, claude, page):  # noqa: F811
+    arguments = '{"symbol": "BTC", "condition": {"kind": "crossing_up", "level": 100000}}'
+    claude.script(
+        [
+            Turn(tool_calls=(ScriptedToolCall("toolu_1", "create_alert", (arguments[:20], arguments[20:])),)),
+            Turn(text=hostile_chunks(), input_tokens=900, output_tokens=12, delay=0.01),
+        ]
+    )
+    provider = in_thread(lambda: claude_for(trader, claude, name="Claude").pk)
+    log_in(page)
+    assert page.input_value("#chat-provider") == str(provider)
+    page.fill("#chat-input", "alert me when BTC crosses 100000 and list the oversold coins")
+    page.press("#chat-input", "Enter")
+    card = page.wait_for_selector(".tool-card.ok:has(.tool-name:text('create_alert'))")
+    assert "symbol=BTC" in card.inner_text()
+    assert re.fullmatch(r"/alerts/\d+", card.query_selector(".tool-links a").get_attribute("href"))
+    page.wait_for_selector(".chat-msg.assistant:not(.running) .badge.cost")
+    # Two requests: the tool call's (10 in, 5 out) and the answer's (900 in, 12 out), at $3 and $15 a million.
+    assert page.text_content(".chat-msg.assistant .badge.cost") == "$0.0030"
+    assert "Anthropic · claude-sonnet-4-5" in page.inner_text(".chat-msg.assistant .chat-meta")
+    text = page.inner_text(".chat-msg.assistant .md")
+    assert '<img src=x onerror="window.__xss=1">' in text and "<script>window.__xss=2</script>" in text
+    links = page.eval_on_selector_all(".chat-msg.assistant .md a", "links => links.map((a) => a.getAttribute('href'))")
+    assert links == ["/coins/BTC"]
+    assert page.query_selector(".chat-msg img, .chat-msg script, .chat-msg .md b") is None
+    assert page.evaluate("() => window.__xss") is None
+    assert [symbol for symbol, _ in in_thread(alerts_of, "trader")] == ["BTC"]
+
+    card.query_selector("button.undo").click()  # the card's undo takes the alert back
+    page.wait_for_selector(".tool-action[data-state=undone]")
+    assert in_thread(alerts_of, "trader") == []
+
+
+def test_stop_ends_a_streaming_answer_keeping_what_came(trader, claude, page):  # noqa: F811
+    claude.script([Turn(text=tuple(f"word{i} " for i in range(400)), delay=0.03)])
+    in_thread(lambda: claude_for(trader, claude))
+    log_in(page)
+    page.fill("#chat-input", "write a lot")
+    page.click("#chat-send")
+    page.wait_for_function("() => document.querySelector('.chat-msg.assistant .md').textContent.includes('word5 ')")
+    assert page.is_visible("#chat-stop") and page.is_disabled("#chat-send")
+    page.click("#chat-stop")
+    page.wait_for_selector(".chat-msg.assistant.incomplete .badge.warn")
+    shown = page.inner_text(".chat-msg.assistant .md")
+    assert "word5" in shown and "word399" not in shown
+    assert page.is_hidden("#chat-stop") and page.is_enabled("#chat-send")
