@@ -159,3 +159,33 @@ def test_stop_ends_a_streaming_answer_keeping_what_came(trader, claude, page):  
     shown = page.inner_text(".chat-msg.assistant .md")
     assert "word5" in shown and "word399" not in shown
     assert page.is_hidden("#chat-stop") and page.is_enabled("#chat-send")
+
+
+# The page's socket, kept by the test; and a switch that makes the page miss what arrives, as if the
+# connection were down (window's capturing listener runs before the page's own on document).
+KEEP_SOCKET = """document.addEventListener("htmx:wsOpen", (event) => { window.__socket = event.detail.socketWrapper; });
+window.addEventListener("htmx:wsBeforeMessage", (event) => {
+  if (window.__offline) { event.stopImmediatePropagation(); event.preventDefault(); }
+}, true);"""
+DROP = """() => { window.__offline = true;
+  document.body.dispatchEvent(new CustomEvent("htmx:wsClose", { bubbles: true, detail: {} })); }"""
+BACK = """() => { window.__offline = false; const detail = { socketWrapper: window.__socket };
+  document.body.dispatchEvent(new CustomEvent("htmx:wsOpen", { bubbles: true, detail: detail })); }"""
+
+
+def test_a_page_whose_socket_drops_mid_answer_gets_the_rest_once(trader, claude, page):  # noqa: F811
+    words = [f"w{i} " for i in range(150)]
+    claude.script([Turn(text=tuple(words), delay=0.02)])
+    in_thread(lambda: claude_for(trader, claude))
+    page.add_init_script(KEEP_SOCKET)
+    log_in(page)
+    page.fill("#chat-input", "count")
+    page.click("#chat-send")
+    page.wait_for_function("() => document.querySelector('.chat-msg.assistant .md').textContent.includes('w5 ')")
+    page.evaluate(DROP)
+    page.wait_for_timeout(600)  # some thirty tokens go by unseen
+    missed = page.inner_text(".chat-msg.assistant .md")
+    assert "w149" not in missed
+    page.evaluate(BACK)  # the page subscribes again after the last event it saw
+    page.wait_for_selector(".chat-msg.assistant:not(.running) .badge.cost")
+    assert page.inner_text(".chat-msg.assistant .md") == "".join(words).strip()  # nothing lost, nothing twice
