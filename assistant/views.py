@@ -30,6 +30,7 @@ from providers.selectors import providers_visible
 from scalpaiboard.api import ApplicationError
 
 SUMMARY_CHARS = 160
+SUMMARY_PARTS = 5  # a result's first fields: the card links to the rest
 RUN_AT_MOST = timedelta(minutes=15)  # longer than any answer runs (8 rounds, each under the request timeout)
 EXAMPLES = (
     "show coins with RSI below 30 on 1h",
@@ -230,10 +231,15 @@ def result_summary(result, *, ok) -> str:
         for key, value in result.items():
             if isinstance(value, list):
                 parts.append(f"{len(value)} {key}")
-            elif isinstance(value, str | int | float | bool) and not isinstance(value, dict):
-                parts.append(f"{key}: {value}")
-        return clip(", ".join(parts))
+            elif isinstance(value, str | int | float | bool) and value != "":
+                parts.append(f"{key}: {js_text(value)}")
+        return clip(", ".join(parts[:SUMMARY_PARTS]))
     return clip(str(result))
+
+
+def js_text(value) -> str:
+    """A value as the page's script writes it (true, not True), so that both cards read the same."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def clip(text: str) -> str:

@@ -189,3 +189,37 @@ def test_a_page_whose_socket_drops_mid_answer_gets_the_rest_once(trader, claude,
     page.evaluate(BACK)  # the page subscribes again after the last event it saw
     page.wait_for_selector(".chat-msg.assistant:not(.running) .badge.cost")
     assert page.inner_text(".chat-msg.assistant .md") == "".join(words).strip()  # nothing lost, nothing twice
+
+
+def test_asked_before_acting_the_card_proposes_and_confirm_makes_the_alert(trader, claude, page):  # noqa: F811
+    arguments = '{"symbol": "BTC", "condition": {"kind": "crossing_up", "level": 100000}}'
+    claude.script(
+        [
+            Turn(tool_calls=(ScriptedToolCall("toolu_1", "create_alert", (arguments,)),)),
+            Turn(text=("I proposed the alert: confirm it on its card.",)),
+        ]
+    )
+    in_thread(lambda: claude_for(trader, claude))
+    log_in(page)
+    page.check("#ask-before-acting")  # saved at once (HTMX), the switch swapped back in
+    page.wait_for_function("() => document.querySelector('#ask-before-acting').checked")
+    page.wait_for_load_state("networkidle")
+    page.fill("#chat-input", "alert me when BTC crosses 100000")
+    page.press("#chat-input", "Enter")
+    page.wait_for_selector(".chat-msg.assistant:not(.running) .badge.cost")
+    page.wait_for_selector(".tool-action[data-state=proposed] button.confirm")
+    assert in_thread(alerts_of, "trader") == []
+    page.click(".tool-action button.confirm")
+    page.wait_for_selector(".tool-action[data-state=done] button.undo")
+    assert [symbol for symbol, _ in in_thread(alerts_of, "trader")] == ["BTC"]
+
+    # The sidebar: the new conversation is there, found by a search, renamed in place.
+    page.wait_for_selector("#conversation-list .conversation.current")
+    page.fill("#chat-q", "nothing like it")
+    page.wait_for_selector("#conversation-list .conversation-none")
+    page.fill("#chat-q", "BTC")
+    item = page.wait_for_selector("#conversation-list .conversation.current")
+    item.query_selector("summary").click()
+    page.fill("#conversation-list .conversation.current input[name=title]", "BTC at 100k")
+    page.click("#conversation-list .conversation.current .conversation-rename button")
+    page.wait_for_selector("#conversation-list .conversation-title:text('BTC at 100k')")

@@ -8,6 +8,7 @@
   const md = window.scalpaiboardMarkdown;
   const STOP_GRACE_MS = 8000; // after Stop, how long to wait for the answer's last event
   const SUMMARY_CHARS = 160;
+  const SUMMARY_PARTS = 5; // a result's first fields: the card links to the rest
 
   let socket = null;
   let current = null; // the answer being written: {messageId, lastSeq, article, text, cards, ...}
@@ -146,6 +147,9 @@
       if (data.id && String(data.id) !== chat().dataset.conversation) {
         chat().dataset.conversation = String(data.id);
         history.replaceState(null, "", chat().dataset.pageUrl + "/" + data.id);
+        const current = document.querySelector(".chat-search input[name=current]");
+        if (current) current.value = String(data.id); // the sidebar's searches mark it as the one shown
+        refreshConversations(); // the new conversation appears in the list at once
       }
     },
     token(data) {
@@ -335,9 +339,9 @@
       const parts = [];
       Object.entries(result).forEach(([key, value]) => {
         if (Array.isArray(value)) parts.push(value.length + " " + key);
-        else if (value !== null && typeof value !== "object") parts.push(key + ": " + value);
+        else if (value !== null && value !== "" && typeof value !== "object") parts.push(key + ": " + value);
       });
-      return clip(parts.join(", "));
+      return clip(parts.slice(0, SUMMARY_PARTS).join(", "));
     }
     return clip(String(result));
   }
@@ -367,9 +371,10 @@
 
   function refreshConversations() {
     if (!window.htmx) return;
+    const search = document.querySelector(".chat-search");
     const params = new URLSearchParams({ q: $("chat-q").value, current: chat().dataset.conversation || "" });
-    window.htmx.ajax("GET", $("conversation-list").closest("aside").querySelector("form").getAttribute("hx-get") +
-      "?" + params.toString(), { target: "#conversation-list", swap: "outerHTML" });
+    const url = search.getAttribute("hx-get") + "?" + params.toString();
+    window.htmx.ajax("GET", url, { target: "#conversation-list", swap: "outerHTML" });
   }
 
   function scrollDown(always) {
