@@ -1,12 +1,12 @@
-"""Reads of the providers app: which providers a user may use, a provider as the API answers it, and
-the month's usage summary."""
+"""Reads of the providers app: which providers a user may use, a provider as the API answers it, the
+month's usage summary and its most expensive conversations."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 
@@ -191,3 +191,21 @@ def _budgets(user, month: date) -> list[dict]:
             }
         )
     return answer
+
+
+def conversations_costliest(*, user, month: date, limit: int = 10) -> list[dict]:
+    """The user's conversations in ``month`` by cost, most expensive first (an unpriced one last), each
+    with its cost (None when unknown), requests, tokens and last request."""
+    rows = (
+        UsageRecord.objects.filter(user=user, created_at__year=month.year, created_at__month=month.month)
+        .filter(conversation_id__isnull=False)
+        .values("conversation_id")
+        .annotate(
+            cost=Sum("cost_usd"),
+            requests=Count("id"),
+            tokens=Sum(F("input_tokens") + F("output_tokens")),
+            last=Max("created_at"),
+        )
+        .order_by(F("cost").desc(nulls_last=True), "-last")[:limit]
+    )
+    return list(rows)

@@ -16,7 +16,7 @@ import pytest
 from conftest import TEST_PROFILES
 from markets.services import coins_seed
 from providers.models import ProviderConfig
-from providers.tests.test_views import KEY, ChatCompletions
+from providers.tests.page_fixtures import KEY, ChatCompletions
 from tests.processes import processes
 from tests.test_browser import CHROMIUM, page  # noqa: F401 (the fixture)
 from tests.test_browser_alerts import PASSWORD, in_thread
