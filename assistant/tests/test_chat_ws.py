@@ -363,7 +363,7 @@ async def test_the_built_in_assistant_makes_an_alert_over_the_socket(coins):
     frames = await frames_until_done(ws, timeout=20)
     events = [f["event"] for f in frames]
     assert events[0] == "conversation" and events[-1] == "done", events
-    assert events.index("tool_call") < events.index("tool_result") < events.index("token")
+    assert events.index("tool_call") < events.index("tool_result") < len(events) - 1 - events[::-1].index("token")
     call = next(f["data"] for f in frames if f["event"] == "tool_call")
     result = next(f["data"] for f in frames if f["event"] == "tool_result")
     assert call["name"] == "create_alert" and result["ok"] is True

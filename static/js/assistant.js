@@ -28,6 +28,7 @@
     socket = event.detail.socketWrapper;
     if (!chat()) return;
     if (current && current.messageId && !current.finished) {
+      current.askedAfter = current.lastSeq;
       send({ action: "subscribe", channel: "chat", message_id: current.messageId, after: current.lastSeq });
     } else if (current && !current.finished) {
       // The question went out but the socket dropped before its answer had an id: it may or may not run.
@@ -111,6 +112,7 @@
       text: "",
       cards: new Map(),
       usage: null,
+      askedAfter: null, // the seq a resubscription asked to replay after
       finished: false,
       stopping: false,
       drawPending: false,
@@ -135,7 +137,16 @@
       current.article.dataset.message = String(message.message_id);
       if (current.stopping) stop();
     }
-    if (message.message_id !== current.messageId || message.seq <= current.lastSeq) return; // a replayed one
+    if (message.message_id !== current.messageId || message.seq <= current.lastSeq) return; // seen already
+    if (message.seq > current.lastSeq + 1) {
+      // Events were missed (the socket was down): ask for them after the last one seen, once, and
+      // take nothing out of order meanwhile; the replay comes in order.
+      if (current.askedAfter !== current.lastSeq) {
+        current.askedAfter = current.lastSeq;
+        send({ action: "subscribe", channel: "chat", message_id: current.messageId, after: current.lastSeq });
+      }
+      return;
+    }
     current.lastSeq = message.seq;
     const data = message.data || {};
     const handler = EVENTS[message.event];
