@@ -47,12 +47,12 @@ EXAMPLES = (
 
 @login_required
 @require_GET
-def chat_page(request: HttpRequest, conversation_id: int | None = None) -> HttpResponse:
+def chat_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     """The chat: a new conversation, or one of the user's own (404 for anyone else's)."""
     conversation = None
     messages = []
-    if conversation_id is not None:
-        conversation = selectors.conversation_get(user=request.user, conversation_id=conversation_id)
+    if pk is not None:
+        conversation = selectors.conversation_get(user=request.user, conversation_id=pk)
         messages = messages_shown(conversation, list(conversation.messages.all()))
     q = request.GET.get("q", "").strip()
     context = {
@@ -80,8 +80,8 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def conversation_rename(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation = selectors.conversation_get(user=request.user, conversation_id=conversation_id)
+def conversation_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = selectors.conversation_get(user=request.user, conversation_id=pk)
     error = ""
     try:
         services.conversation_rename(
@@ -91,16 +91,16 @@ def conversation_rename(request: HttpRequest, conversation_id: int) -> HttpRespo
         error = refused.message
     conversation.refresh_from_db()
     if not request.htmx:
-        return redirect("assistant:conversation", conversation_id=conversation.pk)
+        return redirect("assistant:conversation", pk=conversation.pk)
     context = {"item": conversation, "current": request.POST.get("current", ""), "rename_error": error}
     return render(request, "assistant/_conversation_item.html", context, status=400 if error else 200)
 
 
 @login_required
 @require_POST
-def conversation_remove(request: HttpRequest, conversation_id: int) -> HttpResponse:
+def conversation_remove(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete a conversation; the page showing it goes back to a new chat."""
-    conversation = selectors.conversation_get(user=request.user, conversation_id=conversation_id)
+    conversation = selectors.conversation_get(user=request.user, conversation_id=pk)
     services.conversation_delete(user=request.user, conversation_id=conversation.pk)
     showing = str(conversation.pk) == request.POST.get("current", "")
     if not request.htmx:
@@ -116,18 +116,16 @@ ACTIONS = {"undo": "action_undo", "confirm": "action_confirm", "decline": "actio
 
 @login_required
 @require_POST
-def action_change(request: HttpRequest, action_id: int, change: str) -> HttpResponse:
+def action_change(request: HttpRequest, pk: int, change: str) -> HttpResponse:
     """Undo a tool's change, or confirm or decline its proposal; answers the card's new action part."""
-    if change not in ACTIONS:
-        raise Http404("No such change.")
     error = ""
     try:
-        action = getattr(services, ACTIONS[change])(user=request.user, action_id=action_id)
+        action = getattr(services, ACTIONS[change])(user=request.user, action_id=pk)
     except ApplicationError as refused:
         error = refused.message
-        action = action_get(request.user, action_id)
+        action = action_get(request.user, pk)
     if not request.htmx:
-        return redirect("assistant:conversation", conversation_id=action.message.conversation_id)
+        return redirect("assistant:conversation", pk=action.message.conversation_id)
     return render(request, "assistant/_action.html", {"action": action_shown(action), "action_error": error})
 
 
