@@ -264,4 +264,7 @@ def usd(value) -> str:
 
 
 def seconds(latency_ms) -> str:
-    return "" if latency_ms is None else f"{latency_ms / 1000:.1f} s"
+    """Milliseconds under a second (the built-in answers in a few), then seconds to the tenth."""
+    if latency_ms is None:
+        return ""
+    return f"{latency_ms} ms" if latency_ms < 1000 else f"{latency_ms / 1000:.1f} s"

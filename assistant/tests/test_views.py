@@ -269,3 +269,9 @@ def test_an_answer_left_unfinished_long_ago_is_not_followed(signed_in, user):
     Message.objects.filter(pk=answer.pk).update(created_at=timezone.now() - timedelta(hours=1))
     html = signed_in.get(f"/assistant/{conversation.pk}").content.decode()
     assert f'data-message="{answer.pk}"' in html and "data-running" not in html
+
+
+def test_a_fast_answer_shows_milliseconds(signed_in, user):
+    conversation, _ = conversation_make(user, latency_ms=37)
+    html = signed_in.get(f"/assistant/{conversation.pk}").content.decode()
+    assert '<span class="latency" title="Response time">37 ms</span>' in html

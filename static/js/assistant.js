@@ -251,11 +251,16 @@
       cost.title = "Cost of this answer";
       footer.appendChild(cost);
       if (done.latency_ms != null) {
-        const latency = el("span", "latency", (done.latency_ms / 1000).toFixed(1) + " s");
+        const latency = el("span", "latency", duration(done.latency_ms));
         latency.title = "Response time";
         footer.appendChild(latency);
       }
     }
+  }
+
+  // The same rule as assistant/views.py seconds(): milliseconds under a second, then tenths.
+  function duration(ms) {
+    return ms < 1000 ? Math.round(ms) + " ms" : (ms / 1000).toFixed(1) + " s";
   }
 
   // The same rule as assistant/views.py usd().
@@ -388,10 +393,21 @@
     window.htmx.ajax("GET", url, { target: "#conversation-list", swap: "outerHTML" });
   }
 
+  // The log follows the answer as it grows while the reader is at its end; one who scrolled up to
+  // read stays where they are (until they ask again, or scroll back down).
+  let following = true;
+
   function scrollDown(always) {
     const log = $("chat-log");
-    const near = log.scrollHeight - log.scrollTop - log.clientHeight < 160;
-    if (always || near) log.scrollTop = log.scrollHeight;
+    if (always) following = true;
+    if (following) log.scrollTop = log.scrollHeight;
+  }
+
+  function watchScroll() {
+    const log = $("chat-log");
+    log.addEventListener("scroll", () => {
+      following = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    });
   }
 
   // --- the page -----------------------------------------------------------------------------------
@@ -426,6 +442,7 @@
       side.classList.remove("open");
       $("chat-side-open").setAttribute("aria-expanded", "false");
     });
+    watchScroll();
     resumeRunning();
     scrollDown(true);
   }
