@@ -25,6 +25,19 @@ def _clear_cache() -> None:
         cache.delete_pattern("*")  # this worker's prefix; FLUSHDB would wipe other workers' keys
     else:
         cache.clear()
+    _clear_chat_relay()
+
+
+def _clear_chat_relay() -> None:
+    """The assistant's answers' event logs (assistant.relay): ids come back after a test's rollback."""
+    from assistant import relay
+
+    relay._logs.clear()
+    if settings.REDIS_URL:
+        client = relay._redis()
+        keys = list(client.scan_iter(f"{settings.REDIS_PREFIX}:chat:*"))
+        if keys:
+            client.delete(*keys)
 
 
 # Five coins with fixed, distinct figures, so that filters and orderings have known answers.

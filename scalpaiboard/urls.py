@@ -31,6 +31,7 @@ urlpatterns = [
     path("accounts/", include("scalpaiboard.accounts.urls")),
     path("", include("alerts.urls")),
     path("", include("watchlists.urls")),
+    path("", include("assistant.export_urls")),
     path("", include("providers.urls")),
     path("", include("assistant.urls")),
     *upcoming,

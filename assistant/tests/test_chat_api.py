@@ -139,10 +139,10 @@ def test_another_users_conversation_and_provider_are_404(signed_in, intruder, cl
     answer = Message.objects.create(conversation=theirs, role="assistant", content="theirs")
     assert signed_in.get(f"/api/ai/chat/{answer.pk}/events").status_code == 404
     assert signed_in.post(f"/api/ai/chat/{answer.pk}/stop").status_code == 404
-    for method in ("get", "patch", "delete"):
-        response = getattr(signed_in, method)(
-            f"/api/ai/conversations/{theirs.pk}", "{}", content_type="application/json"
-        )
+    path = f"/api/ai/conversations/{theirs.pk}"
+    assert signed_in.get(path).status_code == 404
+    for method in ("patch", "delete"):
+        response = getattr(signed_in, method)(path, '{"title": "mine now"}', content_type="application/json")
         assert response.status_code == 404
     assert Conversation.objects.filter(pk=theirs.pk, title="secret plans").exists()
 

@@ -24,11 +24,6 @@ DOUBLE_BOTTOM = Pattern(
 WEAK_TRIANGLE = Pattern("symmetrical_triangle", "neutral", 0.2, NOW - 20 * 3600, NOW - 3600, [], 100.0, 104.0)
 
 
-@pytest.fixture(autouse=True)
-def _export_urls(settings):
-    settings.ROOT_URLCONF = "assistant.tests.tools.urls"
-
-
 @pytest.fixture
 def user(coins):
     return User.objects.create_user(username="tools-trader", email="tools-trader@example.com")
