@@ -34,14 +34,6 @@ HOST = (b"host", b"127.0.0.1:8000")
 TOKENS = ["Alert ", "**made**", ": BTC ", "crossing up ", "100,000."]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_relay():
-    """Answers' logs live in this process's memory (embedded): ids are reused from test to test."""
-    relay._logs.clear()
-    yield
-    relay._logs.clear()
-
-
 class ScriptedRun:
     """Stands in for the chat run: writes an answer's events through the real relay, in a thread.
     ``hold``: stop after that many events until ``go`` is set; stops early (``done``) when cancelled,
