@@ -215,7 +215,7 @@ def arguments_summary(arguments) -> str:
 
 
 def result_summary(result, *, ok) -> str:
-    """One line about a tool's result (the same rule as cardResult in static/js/assistant.js)."""
+    """One line about a tool's result (the same rule as resultSummary in static/js/assistant_cards.js)."""
     if result is None:
         return ""
     if ok is False:

@@ -82,7 +82,7 @@ def test_without_conversations_the_page_shows_the_examples_and_the_built_in_assi
     assert "No conversations yet." in html
     assert '<option value="" data-model="">Built-in assistant (free)</option>' in html
     assert 'id="chat-empty"' in html and 'id="chat-empty" hidden' not in html
-    assert "js/assistant.js" in html and "js/assistant_markdown.js" in html
+    assert all(f"js/assistant{name}.js" in html for name in ("", "_markdown", "_cards"))
     assert '<a class="nav-item active" href="/assistant">Assistant</a>' in html  # no "soon" badge
 
 
