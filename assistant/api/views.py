@@ -9,7 +9,7 @@ import json
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import generics, status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +23,7 @@ from assistant.api.serializers import (
     ConversationSerializer,
     ToolActionSerializer,
 )
-from assistant.models import AssistantSettings, ToolAction
+from assistant.models import AssistantSettings, Conversation, ToolAction
 from assistant.relay import FINAL, relay_read
 from assistant.selectors import answer_get, conversation_as_json, conversation_get, conversations_list
 from assistant.services import (
@@ -55,7 +55,7 @@ EVENT = {
             "type": "string",
             "enum": ["conversation", "token", "tool_call", "tool_result", "usage", "done", "error"],
         },
-        "data": {"type": "string", "contentMediaType": "application/json", "description": "The event's JSON."},
+        "data": {"type": "string", "description": "The event's JSON (see the operation's description)."},
         "id": {"type": "string", "pattern": "^[0-9]+$", "description": "Its sequence number in the answer."},
     },
 }
@@ -144,17 +144,19 @@ class ConversationPages(BoundedLimitOffsetPagination):
 @extend_schema(
     summary="Your conversations",
     description="Most recent first; `q` searches titles and messages (full text on PostgreSQL).",
-    parameters=[OpenApiParameter("q", str, description="Words to find.")],
-    responses={200: ConversationSerializer(many=True)},
+    parameters=[OpenApiParameter("q", str, description="Words to find (at most 200 characters).")],
 )
-@api_view(["GET"])
-def conversations(request: Request) -> Response:
-    pages = ConversationPages()
-    q = request.query_params.get("q", "")
-    if len(q) > 200 or "\x00" in q:
-        raise ApplicationError("Invalid q.", extra={"q": ["Must be at most 200 characters, without NUL."]})
-    page = pages.paginate_queryset(conversations_list(user=request.user, q=q), request)
-    return pages.get_paginated_response([conversation_as_json(c) for c in page])
+class ConversationList(generics.ListAPIView):
+    serializer_class = ConversationSerializer
+    pagination_class = ConversationPages
+    queryset = Conversation.objects.none()  # for the schema; requests read conversations_list
+
+    def list(self, request: Request) -> Response:
+        q = request.query_params.get("q", "")
+        if len(q) > 200 or "\x00" in q:
+            raise ApplicationError("Invalid q.", extra={"q": ["Must be at most 200 characters, without NUL."]})
+        page = self.paginate_queryset(conversations_list(user=request.user, q=q))
+        return self.get_paginated_response([conversation_as_json(c) for c in page])
 
 
 @extend_schema(

@@ -115,11 +115,14 @@ def test_ask_before_acting_proposes_and_the_user_confirms_or_undoes(signed_in, t
     events = sse_events(chat(signed_in, {"message": "watch eth"}))
     action = results(events)[0]["action"]
     assert action["state"] == "proposed" and not WatchlistItem.objects.filter(coin__symbol="ETH").exists()
-    confirmed = signed_in.post(f"/api/ai/actions/{action['id']}/confirm")
+    confirmed = signed_in.post(f"/api/ai/actions/{action['id']}/confirm", content_type="application/json")
     assert confirmed.status_code == 200 and confirmed.json()["state"] == "done"
     assert WatchlistItem.objects.filter(watchlist__user=trader, coin__symbol="ETH").exists()
-    assert signed_in.post(f"/api/ai/actions/{action['id']}/confirm").status_code == 409
-    assert signed_in.post(f"/api/ai/actions/{action['id']}/undo").json()["state"] == "undone"
+    assert signed_in.post(f"/api/ai/actions/{action['id']}/confirm", content_type="application/json").status_code == 409
+    assert (
+        signed_in.post(f"/api/ai/actions/{action['id']}/undo", content_type="application/json").json()["state"]
+        == "undone"
+    )
     assert not WatchlistItem.objects.filter(coin__symbol="ETH").exists()
 
 
@@ -130,7 +133,7 @@ def test_another_users_actions_are_404(signed_in, intruder, coins):
     action = ToolAction.objects.create(user=intruder, message=other_message, tool="add_to_watchlist", call_id="c",
                                        arguments={"symbol": "BTC"}, state="proposed")  # fmt: skip
     for verb in ("confirm", "decline", "undo"):
-        assert signed_in.post(f"/api/ai/actions/{action.pk}/{verb}").status_code == 404
+        assert signed_in.post(f"/api/ai/actions/{action.pk}/{verb}", content_type="application/json").status_code == 404
     action.refresh_from_db()
     assert action.state == "proposed"
 
