@@ -75,8 +75,12 @@ def _redis():
 
 def _redis_append(message_id: int, item: dict) -> None:
     key = _key(message_id)
+    entry = {"e": json.dumps(item, separators=(",", ":"))}
+    if item["seq"] > 1 and item["event"] not in FINAL:  # one round trip a token; the TTL set at both ends
+        _redis().xadd(key, entry, id=f"0-{item['seq']}", maxlen=MAX_EVENTS, approximate=True)
+        return
     pipe = _redis().pipeline(transaction=False)
-    pipe.xadd(key, {"e": json.dumps(item, separators=(",", ":"))}, id=f"0-{item['seq']}", maxlen=MAX_EVENTS)
+    pipe.xadd(key, entry, id=f"0-{item['seq']}", maxlen=MAX_EVENTS, approximate=True)
     pipe.expire(key, RELAY_TTL)
     pipe.execute()
 
@@ -106,7 +110,8 @@ def _async_redis():
     loop = asyncio.get_running_loop()
     client = _async_clients.get(id(loop))
     if client is None:
-        client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+        # No read timeout: XREAD BLOCK waits as long as it is told (redis-py's default would cut it at 5 s).
+        client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=None)
         _async_clients[id(loop)] = client
     return client
 

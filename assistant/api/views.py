@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.decorators import api_view, parser_classes
+from rest_framework.decorators import api_view, parser_classes, renderer_classes
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,7 +26,7 @@ from assistant.api.serializers import (
     ToolActionSerializer,
 )
 from assistant.models import AssistantSettings, Conversation, ToolAction
-from assistant.relay import FINAL, relay_read
+from assistant.relay import FINAL, relay_follow, relay_read
 from assistant.selectors import answer_get, conversation_as_json, conversation_get, conversations_list
 from assistant.services import (
     action_confirm,
@@ -36,7 +38,7 @@ from assistant.services import (
     conversation_delete,
     conversation_rename,
 )
-from scalpaiboard.api import ApplicationError, BoundedJSONParser, BoundedLimitOffsetPagination
+from scalpaiboard.api import ApplicationError, BoundedJSONParser, BoundedLimitOffsetPagination, ORJSONRenderer
 
 EVENTS = (
     "Server-Sent Events, each `event:` a name and `data:` JSON, `id:` its sequence number: `conversation` "
@@ -83,15 +85,50 @@ def _events(message_id: int, after: int):
                 return
 
 
-def _stream(message_id: int, after: int = 0) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(_events(message_id, after), content_type="text/event-stream")
+async def _events_async(message_id: int, after: int):
+    """The same frames, read without a thread: under ASGI Django would read a sync iterator to its end
+    before sending anything (and a thread per reader would not scale)."""
+    async for item in relay_follow(
+        message_id=message_id, after=after, idle_timeout=settings.ASSISTANT_STREAM_IDLE_SECONDS
+    ):
+        yield _frame(item)
+        after = item["seq"]
+        if item["event"] in FINAL:
+            return
+    yield _frame({"seq": after + 1, "event": "error", "data": {"message": "The answer stopped arriving."}})
+
+
+def _stream(request: Request, message_id: int, after: int = 0) -> StreamingHttpResponse:
+    served_async = isinstance(request._request, ASGIRequest)
+    frames = _events_async(message_id, after) if served_async else _events(message_id, after)
+    response = StreamingHttpResponse(frames, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx passes each event on as it comes
     return response
 
 
+class EventStreamRenderer(BaseRenderer):
+    """Lets a client that accepts only text/event-stream (EventSource) in; an error it gets is one
+    ``error`` event, as a failure during the stream is."""
+
+    media_type = "text/event-stream"
+    format = "sse"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        message = data.get("detail", "") if isinstance(data, dict) else ""
+        payload = {
+            "message": str(message),
+            **({k: v for k, v in data.items() if k != "detail"} if isinstance(data, dict) else {}),
+        }
+        return f"event: error\ndata: {json.dumps(payload, default=str)}\n\n".encode()
+
+
+STREAM_RENDERERS = [ORJSONRenderer, EventStreamRenderer]
+
+
 class ChatView(APIView):
     parser_classes = [BoundedJSONParser]
+    renderer_classes = STREAM_RENDERERS
     throttle_scope = "ai_chat"
 
     @extend_schema(
@@ -109,7 +146,7 @@ class ChatView(APIView):
             user=request.user, text=body.get("message"), conversation_id=body.get("conversation_id"),
             provider_id=body.get("provider_id"), model=body.get("model"),
         )  # fmt: skip
-        return _stream(answer.pk)
+        return _stream(request, answer.pk)
 
 
 @extend_schema(
@@ -120,12 +157,13 @@ class ChatView(APIView):
     responses={**SSE, 404: NOT_YOURS},
 )
 @api_view(["GET"])
+@renderer_classes(STREAM_RENDERERS)
 def chat_events(request: Request, message_id: int) -> StreamingHttpResponse:
     message = answer_get(user=request.user, message_id=message_id)
     after = request.query_params.get("after") or request.headers.get("Last-Event-ID") or "0"
     if not after.isdigit() or len(after) > 9:
         raise ApplicationError("Invalid after.", extra={"after": ["Must be an event id (a whole number)."]})
-    return _stream(message.pk, int(after))
+    return _stream(request, message.pk, int(after))
 
 
 @extend_schema(summary="Stop an answer", request=None, responses={204: None, 404: NOT_YOURS})
