@@ -9,24 +9,21 @@ writes to the bot).
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from alerts.tests.telegram_imitation import TelegramImitation
+from tests.local_server import serve_from_command_line
 
 
-async def serve(options: argparse.Namespace) -> None:
-    imitation = TelegramImitation(options.token, webhook_https_only=not options.webhook_http)
-    await imitation.start(port=options.port)
-    print(f"listening {imitation.port}", flush=True)
-    await asyncio.Event().wait()
+def imitation(options: argparse.Namespace) -> TelegramImitation:
+    """The Telegram imitation the options describe."""
+    return TelegramImitation(options.token, webhook_https_only=not options.webhook_http)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--token", default="123456:TEST-imitation-token", help="the bot token it accepts")
     parser.add_argument("--webhook-http", action="store_true", help="accept http:// webhook URLs (Telegram does not)")
-    asyncio.run(serve(parser.parse_args()))
+    serve_from_command_line(parser, imitation)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,13 @@ import re
 import threading
 import time
 from collections import defaultdict
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 
 from aiohttp import ClientSession, ClientTimeout, web
 
 from alerts.tests.telegram_imitation.entities import EntitiesError, html_plain
+from tests.local_server import listen, serving_in_thread
 
 MAX_TEXT = 4096
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -361,11 +363,7 @@ class TelegramImitation:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._loop = asyncio.get_running_loop()
         self._new_update = asyncio.Event()
-        self._runner = web.AppRunner(self.app(), handle_signals=False, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self._runner, self.port = await listen(self.app(), host, port)
 
     async def close(self) -> None:
         if self._runner is not None:
@@ -424,25 +422,6 @@ def _most_in(times: list[float], window: float) -> int:
     return most
 
 
-@contextlib.contextmanager
-def imitation_running(imitation: TelegramImitation):
+def imitation_running(imitation: TelegramImitation) -> AbstractContextManager[TelegramImitation]:
     """Serve ``imitation`` from a thread of its own (its own event loop) for the ``with`` block."""
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(imitation.start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, name="telegram-imitation", daemon=True)
-    thread.start()
-    ready.wait(10)
-    try:
-        yield imitation
-    finally:
-        asyncio.run_coroutine_threadsafe(imitation.close(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    return serving_in_thread(imitation, "telegram-imitation")

@@ -7,9 +7,9 @@ serves for the interpreter. It prints ``listening <port>`` once it accepts conne
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from markets.tests.binance_imitation import BinanceImitation, ImitatedSymbol, seed_symbols
+from tests.local_server import serve_from_command_line
 
 
 def symbols(count: int) -> list[ImitatedSymbol]:
@@ -19,8 +19,9 @@ def symbols(count: int) -> list[ImitatedSymbol]:
     return known + made_up
 
 
-async def serve(options: argparse.Namespace) -> None:
-    imitation = BinanceImitation(
+def imitation(options: argparse.Namespace) -> BinanceImitation:
+    """The Binance imitation the options describe."""
+    return BinanceImitation(
         symbols(options.symbols),
         speed=options.speed,
         history_days=options.history_days,
@@ -30,14 +31,10 @@ async def serve(options: argparse.Namespace) -> None:
         kline_push_interval=options.kline_push_interval,
         ticker_interval=options.ticker_interval,
     )
-    await imitation.start(port=options.port)
-    print(f"listening {imitation.port}", flush=True)
-    await asyncio.Event().wait()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--symbols", type=int, default=150, help="USDT pairs listed")
     parser.add_argument("--speed", type=float, default=1.0, help="exchange seconds per wall second")
     parser.add_argument("--history-days", type=int, default=30)
@@ -46,7 +43,7 @@ def main() -> None:
     parser.add_argument("--weight-interval", default="1M", help="e.g. 1M (Binance's), 10S")
     parser.add_argument("--kline-push-interval", type=float, default=2.0, help="seconds (Binance: 2)")
     parser.add_argument("--ticker-interval", type=float, default=1.0, help="seconds (Binance: 1)")
-    asyncio.run(serve(parser.parse_args()))
+    serve_from_command_line(parser, imitation)
 
 
 if __name__ == "__main__":

@@ -8,16 +8,16 @@ calls with 429/418.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import random
 import time
+from contextlib import AbstractContextManager
 
 from aiohttp import web
 
 from markets.tests.binance_imitation.market import LEVELS, ImitatedSymbol, Market, decimal
 from markets.tests.binance_imitation.rest import WEIGHT_INTERVALS, RequestRecord, RestApi
 from markets.tests.binance_imitation.streams import ConnectionRecord, MarketStreams
+from tests.local_server import listen, serving_in_thread
 
 
 class BinanceImitation(RestApi, MarketStreams):
@@ -167,11 +167,7 @@ class BinanceImitation(RestApi, MarketStreams):
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._runner = web.AppRunner(self.app(), handle_signals=False, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self._runner, self.port = await listen(self.app(), host, port)
 
     async def close(self) -> None:
         for record in self.open_connections():
@@ -188,27 +184,6 @@ class BinanceImitation(RestApi, MarketStreams):
         return f"ws://127.0.0.1:{self.port}"
 
 
-@contextlib.contextmanager
-def imitation_running(imitation: BinanceImitation):
+def imitation_running(imitation: BinanceImitation) -> AbstractContextManager[BinanceImitation]:
     """Serve ``imitation`` from a thread of its own (its own event loop) for the ``with`` block."""
-    import threading
-
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(imitation.start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, name="binance-imitation", daemon=True)
-    thread.start()
-    ready.wait(10)
-    try:
-        yield imitation
-    finally:
-        asyncio.run_coroutine_threadsafe(imitation.close(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    return serving_in_thread(imitation, "binance-imitation")

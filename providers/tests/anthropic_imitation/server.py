@@ -11,17 +11,18 @@ the content and then fails with an `event: error`, as an overloaded API does mid
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import threading
 from collections import deque
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 from aiohttp import web
 
 from providers.tests.anthropic_imitation import answers
 from providers.tests.anthropic_imitation.checks import request_problem
 from providers.tests.imitation_script import Turn
+from tests.local_server import listen, serving_in_thread
 
 DEFAULT_KEY = "sk-ant-imitation-0123456789"
 DEFAULT_MODELS = ["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"]
@@ -201,11 +202,8 @@ class AnthropicImitation:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._runner = web.AppRunner(self.app(), handle_signals=False, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        self.url = f"http://{host}:{site._server.sockets[0].getsockname()[1]}"
+        self._runner, port = await listen(self.app(), host, port)
+        self.url = f"http://{host}:{port}"
 
     async def close(self) -> None:
         if self._runner is not None:
@@ -236,27 +234,6 @@ def model_info(model: str) -> dict:
     }
 
 
-@contextlib.contextmanager
-def anthropic_imitation_running(**kwargs) -> Iterator[AnthropicImitation]:
+def anthropic_imitation_running(**kwargs) -> AbstractContextManager[AnthropicImitation]:
     """An `AnthropicImitation(**kwargs)` served from a thread of its own (its own event loop) for the block."""
-    imitation = AnthropicImitation(**kwargs)
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(imitation.start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, name="anthropic-imitation", daemon=True)
-    thread.start()
-    if not ready.wait(10):
-        raise RuntimeError("the Anthropic imitation did not start")
-    try:
-        yield imitation
-    finally:
-        asyncio.run_coroutine_threadsafe(imitation.close(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    return serving_in_thread(AnthropicImitation(**kwargs), "anthropic-imitation")

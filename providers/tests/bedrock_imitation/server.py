@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -24,6 +24,7 @@ from aiohttp import web
 from providers.tests.bedrock_imitation import eventstream
 from providers.tests.bedrock_imitation.validation import converse_problem
 from providers.tests.imitation_script import ScriptedError, Turn
+from tests.local_server import listen, serving_in_thread
 
 # The error code Bedrock names in `x-amzn-ErrorType` for each status.
 ERROR_TYPES = {
@@ -151,11 +152,7 @@ class BedrockImitation:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._runner = web.AppRunner(self.app(), handle_signals=False, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self._runner, self.port = await listen(self.app(), host, port)
 
     async def close(self) -> None:
         # Answers still sleeping on a Turn's delay (their client gave up) end with the server, at once.
@@ -266,26 +263,6 @@ def _header(headers: dict, name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
 
 
-@contextlib.contextmanager
-def bedrock_imitation_running(**kwargs) -> Iterator[BedrockImitation]:
+def bedrock_imitation_running(**kwargs) -> AbstractContextManager[BedrockImitation]:
     """A started `BedrockImitation(**kwargs)`, served from a thread of its own for the block."""
-    imitation = BedrockImitation(**kwargs)
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(imitation.start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, name="bedrock-imitation", daemon=True)
-    thread.start()
-    ready.wait(10)
-    try:
-        yield imitation
-    finally:
-        asyncio.run_coroutine_threadsafe(imitation.close(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    return serving_in_thread(BedrockImitation(**kwargs), "bedrock-imitation")

@@ -9,17 +9,17 @@ paths by an `Authorization: Bearer` token this server issued. Each request takes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import threading
 from collections import deque
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from urllib.parse import parse_qs
 
 from aiohttp import web
 
 from providers.tests.google_imitation import service_account, wire
 from providers.tests.imitation_script import Turn
+from tests.local_server import listen, serving_in_thread
 
 VERTEX_PREFIX = "/v1beta1/projects/{project}/locations/{location}/publishers/google/models/"
 GEMINI_MODELS = ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-3-pro-preview"]
@@ -165,11 +165,7 @@ class GoogleImitation:
     # --- running ------------------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._runner = web.AppRunner(self.app(), handle_signals=False, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self._runner, self.port = await listen(self.app(), host, port)
 
     async def close(self) -> None:
         if self._runner is not None:
@@ -181,26 +177,6 @@ def generation_methods(model: str) -> list[str]:
     return ["embedContent"] if "embedding" in model else ["generateContent", "countTokens"]
 
 
-@contextlib.contextmanager
-def google_imitation_running(**kwargs) -> Iterator[GoogleImitation]:
+def google_imitation_running(**kwargs) -> AbstractContextManager[GoogleImitation]:
     """A started `GoogleImitation(**kwargs)`, served from a thread with its own event loop."""
-    imitation = GoogleImitation(**kwargs)
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(imitation.start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, name="google-imitation", daemon=True)
-    thread.start()
-    ready.wait(10)
-    try:
-        yield imitation
-    finally:
-        asyncio.run_coroutine_threadsafe(imitation.close(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    return serving_in_thread(GoogleImitation(**kwargs), "google-imitation")

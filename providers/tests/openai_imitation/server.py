@@ -9,17 +9,18 @@ servers do where a client gets it wrong: the API key, tool results that answer n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import threading
 from collections import deque
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 import orjson
 from aiohttp import web
 
 from providers.tests.imitation_script import Turn
 from providers.tests.openai_imitation import wire
+from tests.local_server import listen, serving_in_thread
 
 MISTRAL_ID = re.compile(r"[a-zA-Z0-9]{9}")
 DEFAULT_MODELS = ("gpt-imitation-mini", "gpt-imitation")
@@ -192,11 +193,7 @@ class OpenAIImitation:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._runner = web.AppRunner(self.app(), handle_signals=False, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self._runner, self.port = await listen(self.app(), host, port)
 
     async def close(self) -> None:
         if self._runner is not None:
@@ -231,26 +228,6 @@ def check_tool_results(messages: list[dict]) -> None:
             raise RequestRefused(400, wire.error_body(400, text))
 
 
-@contextlib.contextmanager
-def openai_imitation_running(**kwargs) -> Iterator[OpenAIImitation]:
+def openai_imitation_running(**kwargs) -> AbstractContextManager[OpenAIImitation]:
     """Serve an `OpenAIImitation(**kwargs)` from a thread of its own (its own event loop)."""
-    imitation = OpenAIImitation(**kwargs)
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(imitation.start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, name="openai-imitation", daemon=True)
-    thread.start()
-    ready.wait(10)
-    try:
-        yield imitation
-    finally:
-        asyncio.run_coroutine_threadsafe(imitation.close(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+    return serving_in_thread(OpenAIImitation(**kwargs), "openai-imitation")
