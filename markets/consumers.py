@@ -1,10 +1,11 @@
-"""The /ws consumer: live tickers, forming candles and (signed-in) notifications.
+"""The /ws consumer: live tickers, forming candles, and (signed-in) notifications and the assistant's chat.
 
-Client messages are JSON objects with an ``action`` of ``subscribe``, ``unsubscribe`` or ``auth``;
-see DESIGN.md. Every frame gets a result or ``{"type": "error", "message": ...}`` and the socket stays
-open, with two exceptions: a frame over WS_MAX_FRAME_BYTES closes it with 1009 (message too big),
-and a socket that keeps sending faster than WS_MESSAGES_PER_SECOND is closed with 1008 (policy
-violation) once its refused messages owe five seconds' worth (markets/socket_limits.py).
+Client messages are JSON objects with an ``action`` of ``subscribe``, ``unsubscribe`` or ``auth``, or
+``chat`` and ``cancel`` for the assistant (assistant/consumers.py); see DESIGN.md. Every frame gets a
+result or ``{"type": "error", "message": ...}`` and the socket stays open, with two exceptions: a
+frame over WS_MAX_FRAME_BYTES closes it with 1009 (message too big), and a socket that keeps sending
+faster than WS_MESSAGES_PER_SECOND is closed with 1008 (policy violation) once its refused messages
+owe five seconds' worth (markets/socket_limits.py).
 Connect with ``?format=html`` to receive tickers as HTML fragments that HTMX swaps into a page.
 
 Notifications are for a signed-in user: the session cookie's (pages), or a JWT access token's (API
@@ -33,6 +34,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from alerts.notifications import notifications_group
+from assistant.consumers import ChatChannel, ChatRefused
 from markets.fanout import batch_text, live_fanout
 from markets.models import Coin
 from markets.selectors import coin_symbols
@@ -43,8 +45,8 @@ from scalpaiboard.api import MAX_JSON_DEPTH, json_depth
 logger = logging.getLogger(__name__)
 
 ALL = "*"
-ACTIONS = ("subscribe", "unsubscribe", "auth")
-CHANNELS = ("prices", "candles", "notifications")
+ACTIONS = ("subscribe", "unsubscribe", "auth", "chat", "cancel")
+CHANNELS = ("prices", "candles", "notifications", "chat")
 MAX_SYMBOL_LENGTH = Coin._meta.get_field("symbol").max_length
 POLICY_VIOLATION = 1008
 MESSAGE_TOO_BIG = 1009
@@ -75,6 +77,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
         self.handshake_seen = False  # connect() ran: before it, only setting up the channel can fail
         self.closing = False
         self.rate = MessageRate(0)
+        self.chat = ChatChannel(send_json=self.send_json, user_of=lambda: self.user)
 
     async def __call__(self, scope, receive, send) -> None:
         """Serve the socket, then release what it holds however it ended: closed, crashed or cancelled."""
@@ -115,6 +118,7 @@ class MarketConsumer(AsyncWebsocketConsumer):
         if self.admitted:
             self.admitted = False
             OPEN_SOCKETS.release(self.address)
+        await self.chat.close()
         if getattr(self, "channel_layer", None) is None:
             return  # ended before channels set it up: nothing followed
         fanout = live_fanout(self.channel_layer)
@@ -174,6 +178,9 @@ class MarketConsumer(AsyncWebsocketConsumer):
     async def dispatch_action(self, message: dict) -> None:
         if message["action"] == "auth":
             await self.authenticate(message.get("token"))
+            return
+        if message["action"] in ("chat", "cancel") or message.get("channel") == "chat":
+            await self.change_chat(message)
             return
         channel = choice(message, "channel", CHANNELS, default="prices")
         subscribe = message["action"] == "subscribe"
@@ -282,6 +289,15 @@ class MarketConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.notifications_group, self.channel_name)
         await self.channel_layer.group_add(group, self.channel_name)
         self.notifications_group = group
+
+    async def change_chat(self, message: dict) -> None:
+        """The assistant's chat (assistant/consumers.py): start, follow or cancel an answer."""
+        if message["action"] == "unsubscribe":
+            raise ProtocolError("the chat channel has no 'unsubscribe': an answer's events end with it")
+        try:
+            await self.chat.handle(message)
+        except ChatRefused as refused:
+            raise ProtocolError(str(refused)) from None
 
     async def authenticate(self, token) -> None:
         """Sign the socket in as the user a JWT access token names; a subscription to notifications

@@ -12,6 +12,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from alerts.api.serializers import ClosedSerializer
 from providers.models import ProviderConfig
 from scalpaiboard.api import ApplicationError
 
@@ -29,12 +30,12 @@ class ProviderInvalid(ApplicationError):
         super().__init__("Invalid provider: see the fields.", extra=errors)
 
 
-@extend_schema_field({"type": "string", "pattern": rf"^({HTTP_URL[1:-1]})?$", "maxLength": 500})
+@extend_schema_field({"type": "string", "pattern": HTTP_URL, "maxLength": 500})
 class BaseUrlField(serializers.RegexField):
     """An http(s) URL or "" (the schema states the pattern: drf-spectacular drops it with allow_blank)."""
 
 
-@extend_schema_field({"type": "string", "pattern": rf"^({AWS_REGION[1:-1]})?$", "maxLength": 32})
+@extend_schema_field({"type": "string", "pattern": AWS_REGION, "maxLength": 32})
 class AwsRegionField(serializers.RegexField):
     """An AWS region's name or ""."""
 
@@ -46,13 +47,24 @@ class OptionalDecimal(serializers.DecimalField):
         return None if data in ("", None) else super().to_internal_value(data)
 
 
-def _price(help_text: str) -> OptionalDecimal:
-    return OptionalDecimal(
+# Not negative, as the fields' minimum of 0 says (drf-spectacular's pattern of a decimal string allows "-").
+@extend_schema_field({"type": "string", "pattern": r"^(\d{1,8}(\.\d{0,6})?|\.\d{1,6})?$", "nullable": True})
+class PriceField(OptionalDecimal):
+    """USD per million tokens: up to 8 digits before the point and 6 after."""
+
+
+@extend_schema_field({"type": "string", "pattern": r"^(\d{1,10}(\.\d{0,2})?|\.\d{1,2})?$", "nullable": True})
+class BudgetField(OptionalDecimal):
+    """USD a month, to the cent."""
+
+
+def _price(help_text: str) -> PriceField:
+    return PriceField(
         max_digits=14, decimal_places=6, min_value=Decimal(0), required=False, allow_null=True, help_text=help_text
     )
 
 
-class ProviderFieldsSerializer(serializers.Serializer):
+class ProviderFieldsSerializer(ClosedSerializer):
     """What a client may send. Secrets are write-only: answers carry has_key and key_hint instead."""
 
     kind = serializers.ChoiceField(
@@ -74,7 +86,7 @@ class ProviderFieldsSerializer(serializers.Serializer):
     google_project = serializers.CharField(max_length=100, required=False, allow_blank=True)
     google_location = serializers.CharField(max_length=64, required=False, allow_blank=True)
     google_credentials_json = serializers.CharField(max_length=20000, required=False, write_only=True)
-    monthly_budget_usd = OptionalDecimal(
+    monthly_budget_usd = BudgetField(
         max_digits=12, decimal_places=2, min_value=Decimal(0), required=False, allow_null=True,
         help_text="USD a month; null or empty for no budget.",
     )  # fmt: skip

@@ -81,6 +81,7 @@ ERROR_RESPONSES = {
     "500": ("ServerError", "A server error, logged with the request_id."),
     # Only where a view says so (a source of data that can be unavailable):
     "503": ("Error", "A source of the answer cannot answer now; try again shortly."),
+    "409": ("Error", "Not possible in the object's present state (e.g. an action already undone)."),
     "502": ("Error", "A service the answer comes from (an AI provider) refused or could not be reached."),
 }
 

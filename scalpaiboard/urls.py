@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("watchlists.urls")),
     path("", include("assistant.export_urls")),
     path("", include("providers.urls")),
+    path("", include("assistant.urls")),
     *upcoming,
     path("", include("markets.urls")),
 ]

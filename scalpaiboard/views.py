@@ -12,13 +12,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 # What each section of the menu will hold, until its release lands.
-UPCOMING = {
-    "assistant": (
-        "Assistant",
-        "A streaming chat that screens the market, analyses coins, creates alerts and fills your "
-        "watchlist, on the AI provider you choose, or offline with none.",
-    ),
-}
+UPCOMING: dict[str, tuple[str, str]] = {}
 
 
 @require_GET

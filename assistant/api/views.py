@@ -8,9 +8,8 @@ import json
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import generics, status
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,7 +23,7 @@ from assistant.api.serializers import (
     ConversationSerializer,
     ToolActionSerializer,
 )
-from assistant.models import AssistantSettings, ToolAction
+from assistant.models import AssistantSettings, Conversation, ToolAction
 from assistant.relay import FINAL, relay_read
 from assistant.selectors import answer_get, conversation_as_json, conversation_get, conversations_list
 from assistant.services import (
@@ -47,7 +46,20 @@ EVENTS = (
     'price is unknown, "0" for the built-in assistant); `done` {"message_id", "latency_ms", "cost_usd"}; '
     '`error` {"message"}. The stream ends after `done` or `error`.'
 )
-SSE = {(200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR, description=EVENTS)}
+# One event of the stream, as a client reads it (OpenAPI 3.0: the schema describes each event).
+EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {
+            "type": "string",
+            "enum": ["conversation", "token", "tool_call", "tool_result", "usage", "done", "error"],
+        },
+        "data": {"type": "string", "description": "The event's JSON (see the operation's description)."},
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "Its sequence number in the answer."},
+    },
+}
+SSE = {(200, "text/event-stream"): OpenApiResponse(EVENT, description=EVENTS)}
 NOT_YOURS = OpenApiResponse(description="No conversation, message or provider of yours has this id.")
 
 
@@ -93,9 +105,6 @@ class ChatView(APIView):
         body = request.data if isinstance(request.data, dict) else None
         if body is None:
             raise ApplicationError("Must be a JSON object.", extra={"message": ["Required: what to ask."]})
-        unknown = sorted(set(body) - {"message", "conversation_id", "provider_id", "model"})
-        if unknown:
-            raise ApplicationError("Unknown fields.", extra={n: ["Unknown field."] for n in unknown})
         _, answer = chat_start(
             user=request.user, text=body.get("message"), conversation_id=body.get("conversation_id"),
             provider_id=body.get("provider_id"), model=body.get("model"),
@@ -123,6 +132,7 @@ def chat_events(request: Request, message_id: int) -> StreamingHttpResponse:
 @api_view(["POST"])
 @parser_classes([BoundedJSONParser])
 def chat_stop(request: Request, message_id: int) -> Response:
+    request.data  # noqa: B018 (a body that cannot be read is a 400 before anything else)
     chat_cancel(user=request.user, message_id=message_id)
     return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -134,17 +144,19 @@ class ConversationPages(BoundedLimitOffsetPagination):
 @extend_schema(
     summary="Your conversations",
     description="Most recent first; `q` searches titles and messages (full text on PostgreSQL).",
-    parameters=[OpenApiParameter("q", str, description="Words to find.")],
-    responses={200: ConversationSerializer(many=True)},
+    parameters=[OpenApiParameter("q", str, description="Words to find (at most 200 characters).")],
 )
-@api_view(["GET"])
-def conversations(request: Request) -> Response:
-    pages = ConversationPages()
-    q = request.query_params.get("q", "")
-    if len(q) > 200 or "\x00" in q:
-        raise ApplicationError("Invalid q.", extra={"q": ["Must be at most 200 characters, without NUL."]})
-    page = pages.paginate_queryset(conversations_list(user=request.user, q=q), request)
-    return pages.get_paginated_response([conversation_as_json(c) for c in page])
+class ConversationList(generics.ListAPIView):
+    serializer_class = ConversationSerializer
+    pagination_class = ConversationPages
+    queryset = Conversation.objects.none()  # for the schema; requests read conversations_list
+
+    def list(self, request: Request) -> Response:
+        q = request.query_params.get("q", "")
+        if len(q) > 200 or "\x00" in q:
+            raise ApplicationError("Invalid q.", extra={"q": ["Must be at most 200 characters, without NUL."]})
+        page = self.paginate_queryset(conversations_list(user=request.user, q=q))
+        return self.get_paginated_response([conversation_as_json(c) for c in page])
 
 
 @extend_schema(
@@ -162,6 +174,7 @@ def conversations(request: Request) -> Response:
 @api_view(["GET", "PATCH", "DELETE"])
 @parser_classes([BoundedJSONParser])
 def conversation(request: Request, conversation_id: int) -> Response:
+    request.data  # noqa: B018 (a body that cannot be read is a 400 before the conversation is looked up)
     if request.method == "DELETE":
         conversation_delete(user=request.user, conversation_id=conversation_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -186,11 +199,17 @@ ACTIONS = {"undo": action_undo, "confirm": action_confirm, "decline": action_dec
     description="`undo`: take back a change (the alert deleted, the coin off the list). `confirm` / `decline`: "
     "a proposal made while 'ask before acting' is on. 409 when the action is not in a state for it.",
     request=None,
-    responses={200: ToolActionSerializer, 404: NOT_YOURS, 409: OpenApiResponse(description="Not in that state.")},
+    responses={
+        200: ToolActionSerializer,
+        400: OpenApiResponse(description="confirm: the tool refused the proposal now (e.g. the list is full)."),
+        404: NOT_YOURS,
+        409: OpenApiResponse(description="The action is not in a state for this."),
+    },
 )
 @api_view(["POST"])
 @parser_classes([BoundedJSONParser])
 def tool_action(request: Request, action_id: int, verb: str) -> Response:
+    request.data  # noqa: B018 (a body that cannot be read is a 400 before the action is looked up)
     return Response(_action_json(ACTIONS[verb](user=request.user, action_id=action_id)))
 
 
@@ -204,6 +223,7 @@ def tool_action(request: Request, action_id: int, verb: str) -> Response:
 @api_view(["GET", "PUT"])
 @parser_classes([BoundedJSONParser])
 def assistant_settings(request: Request) -> Response:
+    request.data  # noqa: B018
     if request.method == "PUT":
         body = request.data if isinstance(request.data, dict) else {}
         row = assistant_settings_set(user=request.user, ask_before_acting=body.get("ask_before_acting"))

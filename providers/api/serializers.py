@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from alerts.api.serializers import ClosedSerializer
 from providers.config_fields import ProviderFieldsSerializer
 
 
@@ -35,7 +36,7 @@ class ProviderModelsSerializer(serializers.Serializer):
     models = serializers.ListField(child=serializers.CharField(), help_text="Model ids, sorted.")
 
 
-class ProviderBudgetSerializer(serializers.Serializer):
+class ProviderBudgetSerializer(ClosedSerializer):
     monthly_usd = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, allow_null=True, help_text="USD a month; null: no budget."
     )

@@ -7,7 +7,10 @@ from collections.abc import Callable
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-SAMPLE_ARGUMENTS = {"symbol": "BTC", "id": "1", "pk": "1"}
+SAMPLE_ARGUMENTS = {
+    "symbol": "BTC", "id": "1", "pk": "1", "message_id": "1", "conversation_id": "1", "action_id": "1",
+    "token": "00000000-0000-4000-8000-000000000000",
+}  # fmt: skip
 
 
 def routes() -> list[tuple[str, Callable]]:

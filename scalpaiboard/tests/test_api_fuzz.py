@@ -132,6 +132,13 @@ def credentials(request, market, client) -> dict:
     return {"Authorization": f"Bearer {tokens.json()['access']}"}
 
 
+@pytest.fixture(autouse=True)
+def _answers_end_soon(settings):
+    """A chat's answer starts when its transaction commits, which the test's never does: its stream
+    ends with the error event after this long instead of ASSISTANT_STREAM_IDLE_SECONDS."""
+    settings.ASSISTANT_STREAM_IDLE_SECONDS = 0.1
+
+
 @pytest.fixture
 def in_test_transaction():
     """The app as a server runs it, in this test's transaction: Django closes the connection after
