@@ -66,3 +66,25 @@ def builtin_profile(text: str, *, runs: int = 20, top: int = 25) -> str:
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
     profile = "\n".join(line for line in out.getvalue().splitlines() if line.strip())
     return table(["in this process (ms)", "p50", "p95"], rows) + "\n\ncProfile of one answer (cumulative):\n" + profile
+
+
+def relay_profile(provider_url: str, *, top: int = 20) -> str:
+    """cProfile (by own time) of one provider answer written in this process: what a worker spends per
+    token between the provider's stream and the relay."""
+    from django.contrib.auth import get_user_model
+
+    from assistant import loop
+    from providers.services import provider_create
+
+    user = get_user_model().objects.create_user(username="bench-profile-relay", email="bench-relay@example.com")
+    data = {"kind": "openai", "model": "gpt-imitation", "api_key": "sk-bench-0123456789", "base_url": provider_url}
+    provider_create(user=user, data=data)
+    loop.chat_run(message_id=_answer(user, "warm up").pk)
+    profiler = cProfile.Profile()
+    message = _answer(user, "Write 300 words")
+    profiler.enable()
+    loop.chat_run(message_id=message.pk)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return "\n".join(line for line in out.getvalue().splitlines() if line.strip())

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _stack
 from _assistant_clients import Stream, chat, delays_ms, direct, integrity
-from _assistant_profile import builtin_profile
+from _assistant_profile import builtin_profile, relay_profile
 from _stack import BIN, PG_URL, PYTHON, ROOT, CpuMeter, Stack, die_with_parent, fmt, log, percentile, table, verdict
 
 _stack.REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
@@ -249,6 +249,8 @@ def main() -> None:
             if not args.no_profile:
                 log("profile: built-in answers in this process")
                 profile = builtin_profile(SCREENER)
+                log("profile: a provider answer in this process")
+                profile_relay = relay_profile(provider_url)
     finally:
         os.killpg(provider.pid, signal.SIGTERM)
     print(f"\nAssistant, full stack: one daphne ({args.asgi_app}), one ai worker of {args.concurrency} processes")
@@ -256,6 +258,7 @@ def main() -> None:
     met = builtin_report(builtin, coins) and met
     if not args.no_profile:
         print(f"\n3. Where a built-in answer's time goes (chat_run in the benchmark's process, same stores)\n{profile}")
+        print(f"\n4. A provider answer's CPU in the writer (chat_run in this process, own time)\n{profile_relay}")
     if args.strict and not met:
         sys.exit(1)
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import secrets
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
+import redis
 import websockets
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,6 +24,7 @@ from django.db import connection
 
 from alerts.models import Alert
 from assistant.models import Message
+from assistant.relay import RelayWriter, relay_follow
 from providers.services import provider_create
 from providers.tests.imitation_script import Turn
 from providers.tests.openai_imitation import openai_imitation_running
@@ -197,6 +201,28 @@ def test_an_event_source_client_asking_for_text_event_stream_gets_the_answer(sta
         assert r.status_code == 200, r.read()
         again = list(sse_frames(r))
     assert [(f["seq"], f["event"]) for f in again] == [(f["seq"], f["event"]) for f in frames[1:]]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=redis.exceptions.TimeoutError,
+    reason="relay_follow's asyncio Redis client keeps redis-py 8's default socket_timeout of 5 s "
+    "(redis/_defaults.py): an XREAD BLOCK waiting longer for the next event raises TimeoutError.",
+)
+def test_a_reader_waiting_longer_than_five_seconds_for_the_next_event_still_gets_it():
+    """As the /ws chat channel waits, in daphne, while a worker is busy or a tool takes a while."""
+    writer = RelayWriter(secrets.randbelow(10**9) + 10**9)
+    writer.emit("conversation", {"id": 1, "message_id": writer.message_id})
+
+    def later() -> None:
+        time.sleep(6)
+        writer.emit("done", {"message_id": writer.message_id, "latency_ms": 6000, "cost_usd": "0"})
+
+    async def follow() -> list[str]:
+        return [item["event"] async for item in relay_follow(message_id=writer.message_id)]
+
+    threading.Thread(target=later, daemon=True).start()
+    assert asyncio.run(follow()) == ["conversation", "done"]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("assistant.consumers") is None, reason="no /ws chat channel yet")
