@@ -51,11 +51,19 @@ async def _lines(response: aiohttp.ClientResponse):
 async def chat(session: aiohttp.ClientSession, url: str, message: str, authorization: str) -> Stream:
     """Ask the assistant; read its events to the end."""
     stream = Stream(started=time.time())
+    try:
+        await _chat(session, url, message, authorization, stream)
+    except (aiohttp.ClientError, TimeoutError) as failed:
+        stream.error = f"{type(failed).__name__}: {failed}"
+    return stream
+
+
+async def _chat(session: aiohttp.ClientSession, url: str, message: str, authorization: str, stream: Stream) -> None:
     headers = {"Authorization": authorization}  # no Accept: text/event-stream, which DRF refuses (406)
     async with session.post(url, json={"message": message}, headers=headers) as response:
         if response.status != 200:
             stream.error = f"{response.status}: {(await response.text())[:200]}"
-            return stream
+            return
         event = ""
         async for line, now in _lines(response):
             if line.startswith("event: "):
@@ -67,7 +75,6 @@ async def chat(session: aiohttp.ClientSession, url: str, message: str, authoriza
                     stream.take(data["text"], now)
                 elif event == "error":
                     stream.error = data.get("message", "error")
-    return stream
 
 
 async def direct(session: aiohttp.ClientSession, base: str) -> Stream:
