@@ -4,6 +4,7 @@ The far end is the local Anthropic Messages imitation, driven by the real SDK.""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -181,3 +182,30 @@ def _month():
     from providers.budgets import month_start
 
     return month_start()
+
+
+def test_the_80_percent_notice_also_goes_to_the_users_channels(user, claude, imitation, settings):
+    """Through the notification transports (a webhook here, to a local receiver), once."""
+    from alerts.tests.delivery_helpers import channel_make
+    from alerts.tests.webhook_receiver import WebhookReceiver
+
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    with WebhookReceiver() as receiver:
+        channel_make(user, "webhook", url=receiver.url)
+        claude(user, monthly_budget_usd="1.00", block_at_budget=False, price_input_per_mtok="0",
+               price_output_per_mtok="900000")  # fmt: skip
+        imitation.default_turn = Turn(text=("x",), input_tokens=10, output_tokens=1)
+        with _on_commit_run():
+            run(user=user, messages=HELLO)
+            run(user=user, messages=HELLO)
+        received = receiver.wait_for(1)
+        time.sleep(0.3)  # a second notice, were there one, would be on its way by now
+        received = receiver.requests
+    assert len(received) == 1 and "AI provider Anthropic has used $0.90 of its $1.00" in received[0].text
+
+
+def _on_commit_run():
+    """Run on-commit callbacks as they are registered (the test's transaction never commits)."""
+    from django.test import TestCase
+
+    return TestCase.captureOnCommitCallbacks(execute=True)
