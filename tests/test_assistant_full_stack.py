@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-import redis
 import websockets
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -132,15 +131,6 @@ def test_a_streamed_answer_is_written_by_the_ai_worker_and_arrives_in_order(stac
     assert imitation.requests[0]["headers"]["Authorization"] == f"Bearer {API_KEY}"
 
 
-BUFFERED = pytest.mark.xfail(
-    strict=True,
-    reason="main's SSE view gives StreamingHttpResponse a sync generator, which Django under ASGI consumes "
-    "whole (sync_to_async(list)) before sending: the answer arrives at once, at its end. Remove this mark "
-    "with the fix (an async iterator over relay_follow; bench/_assistant_async_sse.py is one).",
-)
-
-
-@BUFFERED
 def test_tokens_reach_the_client_as_the_provider_sends_them_not_at_the_end(stack, imitation, trader, bearer):
     provider_for(trader, imitation)
     imitation.script([Turn(text=tuple(f"t{n} " for n in range(SLOW_TOKENS)), output_tokens=SLOW_TOKENS, delay=GAP)])
@@ -163,7 +153,6 @@ def test_the_built_in_assistant_creates_an_alert_through_the_worker(stack, trade
     assert frames[-1]["data"]["cost_usd"] == "0"
 
 
-@BUFFERED
 def test_a_client_that_drops_mid_answer_gets_the_rest_after_reconnecting(stack, imitation, trader, bearer):
     provider_for(trader, imitation)
     chunks = [f"t{n} " for n in range(SLOW_TOKENS)]
@@ -188,11 +177,6 @@ def test_a_client_that_drops_mid_answer_gets_the_rest_after_reconnecting(stack, 
     assert Message.objects.get(pk=message_id).content == "".join(chunks)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DRF's content negotiation answers 406 to Accept: text/event-stream (no renderer of that type), "
-    "which is what EventSource and most SSE clients send.",
-)
 def test_an_event_source_client_asking_for_text_event_stream_gets_the_answer(stack, trader, bearer):
     frames = chat(stack, bearer, "how is my portfolio")
     headers = {**bearer, "Accept": "text/event-stream", "Last-Event-ID": "1"}
@@ -203,12 +187,6 @@ def test_an_event_source_client_asking_for_text_event_stream_gets_the_answer(sta
     assert [(f["seq"], f["event"]) for f in again] == [(f["seq"], f["event"]) for f in frames[1:]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=redis.exceptions.TimeoutError,
-    reason="relay_follow's asyncio Redis client keeps redis-py 8's default socket_timeout of 5 s "
-    "(redis/_defaults.py): an XREAD BLOCK waiting longer for the next event raises TimeoutError.",
-)
 def test_a_reader_waiting_longer_than_five_seconds_for_the_next_event_still_gets_it():
     """As the /ws chat channel waits, in daphne, while a worker is busy or a tool takes a while."""
     writer = RelayWriter(secrets.randbelow(10**9) + 10**9)

@@ -62,7 +62,7 @@ def test_unknown_coin_analysis_page_is_404(client, db):
 def test_menu_and_coin_page_link_to_the_analysis(client, btc_bars):
     dashboard = client.get("/").content.decode()
     assert '<a class="nav-item " href="/analysis">Analysis</a>' in dashboard
-    assert "Assistant <small>soon</small>" in dashboard  # the others stay as they were
+    assert '<a class="nav-item " href="/assistant">Assistant</a>' in dashboard  # the others stay as they were
     coin_page = client.get("/coins/BTC", {"timeframe": "4h"}).content.decode()
     assert 'href="/coins/BTC/analysis?timeframe=4h"' in coin_page
     assert 'href="/coins/BTC/analysis">Analysis</a>' in coin_page
