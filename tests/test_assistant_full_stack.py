@@ -29,9 +29,13 @@ from providers.tests.imitation_script import Turn
 from providers.tests.openai_imitation import openai_imitation_running
 from tests.processes import BIN, Processes, wait_for
 
-pytestmark = pytest.mark.skipif(
-    not settings.REDIS_URL or connection.vendor != "postgresql", reason="needs the full stack: PostgreSQL and Redis"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not settings.REDIS_URL or connection.vendor != "postgresql", reason="needs the full stack: PostgreSQL and Redis"
+    ),
+    # One test process at a time uses the broker's `ai` queue: another's worker would take its answers.
+    pytest.mark.xdist_group("ai-queue"),
+]
 PASSWORD = "a-long-test-password"
 API_KEY = "sk-full-stack-0123456789abcdef"
 SLOW_TOKENS = 40

@@ -9,16 +9,38 @@ import os
 import re
 
 import pytest
+from django.conf import settings
 
 from assistant.models import Conversation, Message
 from assistant.tests.chat_helpers import claude, claude_for  # noqa: F401 (the fixture)
 from providers.tests.imitation_script import ScriptedToolCall, Turn
-from tests.test_browser import CHROMIUM, page, server  # noqa: F401 (the fixtures)
+from tests.processes import BIN, processes, wait_for
+from tests.test_browser import CHROMIUM, page  # noqa: F401 (the fixture)
 from tests.test_browser_alerts import in_thread
 
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM), reason="Chromium is not installed (apt-get install chromium)"
-)
+pytestmark = [
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed (apt-get install chromium)"),
+    # One test process at a time uses the broker's `ai` queue: another's worker would take its answers.
+    pytest.mark.xdist_group("ai-queue"),
+]
+
+
+@pytest.fixture
+def server(seeded_market, tmp_path):
+    """Daphne with the feed inside it (embedded: answers are written in its threads), or on the full
+    stack run_feed beside it and an ``ai`` worker that writes the answers, as docker-compose runs them."""
+    with processes(tmp_path) as group:
+        if not settings.REDIS_URL:
+            yield group.daphne(FEED_EMBEDDED="true")
+            return
+        env = {"FEED_EMBEDDED": "false", "CELERY_BROKER_URL": settings.REDIS_URL}
+        argv = ["-A", "scalpaiboard", "worker", "-Q", "ai", "--pool", "threads", "--concurrency", "4", "--purge"]
+        group.start("ai", str(BIN / "celery"), *argv, "-n", "ai-browser@%h", "-l", "info", **env)
+        group.feed(**env)
+        address = group.daphne(**env)
+        wait_for(lambda: "ready" in group.log("ai"), what="the ai worker", logs=group)
+        yield address
+
 
 PASSWORD = "a long pass phrase"
 HOSTILE = (
