@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -38,7 +39,15 @@ def budget_notice_send(*, provider: ProviderConfig, user, spent: Decimal) -> Non
         for owner in owners
     )
     notifications_send_on_commit(notices)
+    for owner in owners:
+        transaction.on_commit(lambda owner_id=owner.pk: _channels_notify(owner_id, text))
+
+
+def _channels_notify(owner_id, text: str) -> None:
+    """Embedded: sent from here (no worker); full stack: by a worker on the notify queue."""
     from providers.tasks import budget_notice_channels
 
-    for owner in owners:
-        transaction.on_commit(lambda owner_id=owner.pk: budget_notice_channels.delay(owner_id, text))
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        budget_notice_channels(owner_id, text)
+    else:
+        budget_notice_channels.delay(owner_id, text)

@@ -6,7 +6,7 @@ from assistant.api import views
 
 urlpatterns = [
     path("ai/chat", views.ChatView.as_view(), name="ai-chat"),
-    path("ai/chat/<int:message_id>/events", views.chat_events, name="ai-chat-events"),
+    path("ai/chat/<int:message_id>/events", views.ChatEventsView.as_view(), name="ai-chat-events"),
     path("ai/chat/<int:message_id>/stop", views.chat_stop, name="ai-chat-stop"),
     path("ai/conversations", views.ConversationList.as_view(), name="ai-conversation-list"),
     path("ai/conversations/<int:conversation_id>", views.conversation, name="ai-conversation-detail"),

@@ -11,8 +11,8 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.decorators import api_view, parser_classes, renderer_classes
-from rest_framework.renderers import BaseRenderer
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,7 +38,7 @@ from assistant.services import (
     conversation_delete,
     conversation_rename,
 )
-from scalpaiboard.api import ApplicationError, BoundedJSONParser, BoundedLimitOffsetPagination, ORJSONRenderer
+from scalpaiboard.api import ApplicationError, BoundedJSONParser, BoundedLimitOffsetPagination
 
 EVENTS = (
     "Server-Sent Events, each `event:` a name and `data:` JSON, `id:` its sequence number: `conversation` "
@@ -107,28 +107,17 @@ def _stream(request: Request, message_id: int, after: int = 0) -> StreamingHttpR
     return response
 
 
-class EventStreamRenderer(BaseRenderer):
-    """Lets a client that accepts only text/event-stream (EventSource) in; an error it gets is one
-    ``error`` event, as a failure during the stream is."""
+class StreamNegotiation(DefaultContentNegotiation):
+    """An event stream's client may accept only text/event-stream (EventSource): the answer is the
+    stream itself, and an error before it starts is JSON as everywhere else (never a 406)."""
 
-    media_type = "text/event-stream"
-    format = "sse"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
-        message = data.get("detail", "") if isinstance(data, dict) else ""
-        payload = {
-            "message": str(message),
-            **({k: v for k, v in data.items() if k != "detail"} if isinstance(data, dict) else {}),
-        }
-        return f"event: error\ndata: {json.dumps(payload, default=str)}\n\n".encode()
-
-
-STREAM_RENDERERS = [ORJSONRenderer, EventStreamRenderer]
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class ChatView(APIView):
     parser_classes = [BoundedJSONParser]
-    renderer_classes = STREAM_RENDERERS
+    content_negotiation_class = StreamNegotiation
     throttle_scope = "ai_chat"
 
     @extend_schema(
@@ -149,21 +138,22 @@ class ChatView(APIView):
         return _stream(request, answer.pk)
 
 
-@extend_schema(
-    summary="An answer's events from any point",
-    description="The same stream as POST /api/ai/chat, from the event after `after` (or the Last-Event-ID "
-    "header): a client that lost its connection gets the rest.",
-    parameters=[OpenApiParameter("after", int, description="The last event id seen; default 0.")],
-    responses={**SSE, 404: NOT_YOURS},
-)
-@api_view(["GET"])
-@renderer_classes(STREAM_RENDERERS)
-def chat_events(request: Request, message_id: int) -> StreamingHttpResponse:
-    message = answer_get(user=request.user, message_id=message_id)
-    after = request.query_params.get("after") or request.headers.get("Last-Event-ID") or "0"
-    if not after.isdigit() or len(after) > 9:
-        raise ApplicationError("Invalid after.", extra={"after": ["Must be an event id (a whole number)."]})
-    return _stream(request, message.pk, int(after))
+class ChatEventsView(APIView):
+    content_negotiation_class = StreamNegotiation
+
+    @extend_schema(
+        summary="An answer's events from any point",
+        description="The same stream as POST /api/ai/chat, from the event after `after` (or the Last-Event-ID "
+        "header): a client that lost its connection gets the rest.",
+        parameters=[OpenApiParameter("after", int, description="The last event id seen; default 0.")],
+        responses={**SSE, 404: NOT_YOURS},
+    )
+    def get(self, request: Request, message_id: int) -> StreamingHttpResponse:
+        message = answer_get(user=request.user, message_id=message_id)
+        after = request.query_params.get("after") or request.headers.get("Last-Event-ID") or "0"
+        if not after.isdigit() or len(after) > 9:
+            raise ApplicationError("Invalid after.", extra={"after": ["Must be an event id (a whole number)."]})
+        return _stream(request, message.pk, int(after))
 
 
 @extend_schema(summary="Stop an answer", request=None, responses={204: None, 404: NOT_YOURS})

@@ -190,6 +190,7 @@ def test_the_80_percent_notice_also_goes_to_the_users_channels(user, claude, imi
     from alerts.tests.webhook_receiver import WebhookReceiver
 
     settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # sent from here; the full stack's notify worker does the same
     with WebhookReceiver() as receiver:
         channel_make(user, "webhook", url=receiver.url)
         claude(user, monthly_budget_usd="1.00", block_at_budget=False, price_input_per_mtok="0",
