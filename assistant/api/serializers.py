@@ -5,10 +5,17 @@ from __future__ import annotations
 from rest_framework import serializers
 
 
+ID_MAX = 2**63 - 1  # what the database's ids hold
+
+
 class ChatRequestSerializer(serializers.Serializer):
     message = serializers.CharField(max_length=8000, help_text="What to ask.")
-    conversation_id = serializers.IntegerField(required=False, min_value=1, help_text="Continue this conversation.")
-    provider_id = serializers.IntegerField(required=False, min_value=1, help_text="Default: your first provider.")
+    conversation_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=ID_MAX, help_text="Continue this conversation."
+    )
+    provider_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=ID_MAX, help_text="Default: your first provider."
+    )
     model = serializers.CharField(required=False, max_length=200, help_text="Default: the provider's model.")
 
 
