@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-
 ID_MAX = 2**63 - 1  # what the database's ids hold
 
 
